@@ -1,0 +1,73 @@
+"""DataLoader throughput alone: how many training images per second an input pipeline serves.
+
+Timed: pulling batches worth `loader_round_images` images from an iterator that keeps
+running across rounds (steady state; an epoch's end starts the next). Not timed: building
+the data set, starting the workers and the first batch (recorded as `first_batch_seconds`,
+a different cost), warm-up rounds. Nothing is copied to a device: that is the epoch's job.
+Run: pytest --benchmark -k bench_loader
+"""
+
+import math
+import time
+
+import pytest
+
+from bench.data import make_loader
+from bench.timing import synchronize
+
+
+class BatchStream:
+    """Endless batches from a DataLoader: a finished epoch starts the next one."""
+
+    def __init__(self, batches):
+        self.batches = batches
+        self.iterator = iter(batches)
+
+    def next_images(self) -> int:
+        try:
+            images, _ = next(self.iterator)
+        except StopIteration:
+            self.iterator = iter(self.batches)
+            images, _ = next(self.iterator)
+        return len(images)
+
+    def close(self) -> None:
+        # Dropping the iterator shuts its worker processes down now, not at garbage collection.
+        shutdown = getattr(self.iterator, "_shutdown_workers", None)
+        if shutdown is not None:
+            shutdown()
+        self.iterator = None
+
+
+@pytest.mark.benchmark(group="loader")
+def bench_loader(benchmark, sweep, loader, transform, batch_size, num_workers, pin_memory):
+    device = sweep.accelerator() if loader == "device" else None
+    batches = make_loader(
+        sweep.data.train, loader, transform, batch_size, num_workers=num_workers,
+        pin_memory=pin_memory, device=device or "cpu", persistent_workers=True,
+    )
+    sync_device = device or "cpu"
+    started = time.perf_counter()
+    stream = BatchStream(batches)
+    stream.next_images()
+    synchronize(sync_device)  # host-device sync point: the `device` pipeline cuts batches there
+    first_batch_seconds = time.perf_counter() - started
+    batches_per_round = math.ceil(sweep.grid.loader_round_images / batch_size)
+    served = []
+
+    def one_round():
+        served.append(sum(stream.next_images() for _ in range(batches_per_round)))
+
+    try:
+        sampler = sweep.measure(benchmark, one_round, sync_device, sweep.grid.rounds)
+    finally:
+        stream.close()
+    timed = served[-len(benchmark.stats.stats.data):]
+    sweep.record(
+        benchmark, sampler, device,
+        images_per_round=sum(timed) / len(timed),
+        first_batch_seconds=first_batch_seconds,
+        batches_per_round=batches_per_round,
+        data_device=str(sync_device),
+        data_source=sweep.data_source,
+    )

@@ -1,0 +1,79 @@
+"""The compute ceiling: forward, and forward + backward + SGD step, on a device-resident batch.
+
+Timed: `steps` calls on one batch already on the device (random images and labels), the
+number of steps per round chosen once so a round lasts about the profile's
+`step_round_seconds`; every round bracketed by device synchronizations. Not timed: building
+the model and optimizer, the first steps (cuDNN autotuning, allocator), warm-up rounds.
+No input pipeline: this is what the device could do if data arrived for free.
+Run: pytest --benchmark -k "bench_forward or bench_train_step"
+"""
+
+import pytest
+import torch
+from torch import nn
+
+from bench.timing import steps_per_round
+from bench.workload import make_optimizer, prepare_model, train_step
+from models import INPUT_SHAPE, NUM_CLASSES, flops_per_image, get_model
+
+FIRST_STEPS = 3  # untimed: cuDNN algorithm choice, allocator growth, lazy init
+
+
+def device_batch(batch_size: int, device: torch.device, channels_last: bool = False):
+    generator = torch.Generator().manual_seed(0)
+    images = torch.randn(batch_size, *INPUT_SHAPE, generator=generator).to(device)
+    labels = torch.randint(0, NUM_CLASSES, (batch_size,), generator=generator).to(device)
+    if channels_last:
+        images = images.contiguous(memory_format=torch.channels_last)
+    return images, labels
+
+
+def measure_steps(benchmark, sweep, step, device, batch_size: int, flops: float, **facts):
+    for _ in range(FIRST_STEPS):
+        step()
+    steps = steps_per_round(step, device, sweep.grid.step_round_seconds)
+
+    def one_round():
+        for _ in range(steps):
+            step()
+
+    sampler = sweep.measure(benchmark, one_round, device, sweep.grid.rounds)
+    sweep.record(benchmark, sampler, device, images_per_round=steps * batch_size,
+                 flops_per_image=flops, steps_per_round=steps, **facts)
+
+
+@pytest.mark.benchmark(group="forward")
+def bench_forward(benchmark, sweep, model, device, batch_size):
+    device = sweep.require(device)
+    with sweep.device_errors(device, f"{model} forward at batch {batch_size}"):
+        net = prepare_model(get_model(model), device).eval()
+        images, _ = device_batch(batch_size, device)
+
+        def step():
+            with torch.no_grad():
+                net(images)
+
+        measure_steps(benchmark, sweep, step, device, batch_size, flops_per_image(model)["forward"])
+
+
+@pytest.mark.benchmark(group="train_step")
+def bench_train_step(benchmark, sweep, model, device, batch_size, amp, channels_last):
+    device = sweep.require(device)
+    if amp and device.type == "cuda" and not torch.cuda.is_bf16_supported():
+        pytest.skip(f"{device} does not support bf16")
+    with sweep.device_errors(device, f"{model} train step at batch {batch_size}"):
+        net = prepare_model(get_model(model), device, channels_last=channels_last).train()
+        optimizer = make_optimizer(net)
+        criterion = nn.CrossEntropyLoss()
+        images, labels = device_batch(batch_size, device, channels_last)
+        losses = []
+
+        def step():
+            losses.append(train_step(net, optimizer, criterion, images, labels, amp=amp))
+
+        measure_steps(benchmark, sweep, step, device, batch_size, flops_per_image(model)["train"])
+        # .item() syncs, after timing: a loss that is not finite means the step is broken.
+        last_loss = losses[-1].item()
+        if not torch.isfinite(torch.tensor(last_loss)):
+            pytest.fail(f"training loss is {last_loss} after {len(losses)} steps")
+        benchmark.extra_info["train_loss"] = last_loss
