@@ -92,7 +92,7 @@ class Grid:
             per_device["amp"] = self.amp.get(device, (False,))
             per_device["channels_last"] = self.channels_last.get(device, (False,))
             for combo in itertools.product(*(per_device[axis] for axis in axes)):
-                case = dict(zip(axes, combo))
+                case = dict(zip(axes, combo, strict=False))
                 if case.get("loader") == "device" and (case.get("num_workers") or case.get("pin_memory")):
                     continue
                 combos.append(case)

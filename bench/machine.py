@@ -32,7 +32,7 @@ INTERESTING_CPU_FLAGS = (
 def gpu_facts() -> list[dict]:
     """Name, memory, driver and power limit of each GPU NVML sees (empty without NVML)."""
     try:
-        import pynvml  # noqa: PLC0415 - optional at run time: no driver on CPU machines
+        import pynvml
         pynvml.nvmlInit()
     except Exception as error:  # ImportError, NVMLError_LibraryNotFound, NVMLError_DriverNotLoaded
         log.info("no NVML: %s", error)

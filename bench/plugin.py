@@ -123,7 +123,7 @@ class SweepSession:
 
     def machine_facts(self) -> dict:
         if self.facts is None:
-            import cpuinfo  # noqa: PLC0415 - pytest-benchmark's own dependency, slow to import
+            import cpuinfo
 
             cpu_info = cpuinfo.get_cpu_info() or {}
             self.facts = machine.collect(

@@ -1,0 +1,164 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torchvision.datasets import CIFAR10
+
+from bench import data
+from bench.data import (
+    ArrayCIFAR10,
+    DataError,
+    Split,
+    batch_transform,
+    load_cifar10,
+    make_loader,
+    pil_transform,
+    synthetic_cifar10,
+)
+from bench.workload import evaluate, make_optimizer, train_epoch
+from models import get_model
+from tests.cifar_files import write_cifar10_python
+
+
+@pytest.fixture(scope="module")
+def cifar():
+    return synthetic_cifar10(0)
+
+
+def small(split: Split, count: int) -> Split:
+    return Split(split.images[:count], split.labels[:count])
+
+
+def test_synthetic_cifar10_has_cifar10s_shape(cifar):
+    assert cifar.train.images.shape == (50_000, 32, 32, 3)
+    assert cifar.test.images.shape == (10_000, 32, 32, 3)
+    assert cifar.train.images.dtype == np.uint8
+    assert set(np.unique(cifar.train.labels)) == set(range(10))
+    # Roughly balanced classes, as in CIFAR-10.
+    assert np.bincount(cifar.train.labels).min() > 4_500
+    assert cifar.source == "synthetic"
+
+
+def test_synthetic_cifar10_is_deterministic_for_a_seed_and_built_once(cifar):
+    assert synthetic_cifar10(0) is cifar  # cached: built once per process
+    synthetic_cifar10.cache_clear()
+    try:
+        again = synthetic_cifar10(0)
+        assert np.array_equal(again.train.images, cifar.train.images)
+        assert np.array_equal(again.test.labels, cifar.test.labels)
+        other = synthetic_cifar10(1)
+        assert not np.array_equal(other.train.images[:100], cifar.train.images[:100])
+    finally:
+        synthetic_cifar10.cache_clear()
+
+
+def test_one_tutorial_epoch_on_synthetic_data_scores_far_above_chance(cifar):
+    """The tutorial's settings (batch 4, SGD 0.001/0.9), one epoch, on the CPU."""
+    torch.manual_seed(0)
+    model = get_model("tutorial")
+    device = torch.device("cpu")
+    # The tensor pipeline applies the tutorial's transform batch-wise (same arithmetic as the
+    # per-sample path, checked below) and keeps this test to about 20 s on two cores.
+    result = train_epoch(model, make_optimizer(model), make_loader(cifar.train, "tensor", "tutorial", 4), device)
+    accuracy = evaluate(model, make_loader(cifar.test, "tensor", "tutorial", 1000, shuffle=False), device)
+    assert result.images == 50_000
+    assert accuracy >= 0.5, f"accuracy {accuracy:.3f} after one epoch"
+
+
+def test_per_sample_path_is_torchvisions(cifar):
+    transform = pil_transform("tutorial")
+    dataset = ArrayCIFAR10(cifar.train, transform=transform)
+    for index in (0, 123, 49_999):
+        image, label = dataset[index]
+        expected = transform(Image.fromarray(cifar.train.images[index]))
+        assert torch.equal(image, expected)
+        assert label == cifar.train.labels[index]
+    assert CIFAR10.__getitem__ is ArrayCIFAR10.__getitem__
+
+
+def test_real_loading_reads_cifar10_files_as_torchvision_does(cifar, tmp_path, monkeypatch):
+    subset = data.Cifar10(small(cifar.train, 500), small(cifar.test, 100), "synthetic")
+    md5s = write_cifar10_python(tmp_path, subset)
+    # The files are ours, so their checksums are too; torchvision's loading code is unchanged.
+    monkeypatch.setattr(CIFAR10, "train_list", [[f"data_batch_{n}", md5s[f"data_batch_{n}"]] for n in range(1, 6)])
+    monkeypatch.setattr(CIFAR10, "test_list", [["test_batch", md5s["test_batch"]]])
+    monkeypatch.setattr(CIFAR10, "meta", dict(CIFAR10.meta, md5=md5s["batches.meta"]))
+    monkeypatch.setenv("CIFAR10_ROOT", str(tmp_path))
+
+    loaded = load_cifar10(data.resolve_data_dir(None))
+    assert loaded.source == str(tmp_path)
+    assert np.array_equal(loaded.train.images, subset.train.images)
+    assert np.array_equal(loaded.test.labels, subset.test.labels)
+    real = CIFAR10(str(tmp_path), train=True, transform=pil_transform("tutorial"))
+    ours = ArrayCIFAR10(loaded.train, transform=pil_transform("tutorial"))
+    assert torch.equal(real[7][0], ours[7][0])
+    assert real[7][1] == ours[7][1]
+
+
+def test_missing_data_directory_names_the_path_and_the_fix(tmp_path):
+    missing = tmp_path / "nowhere"
+    with pytest.raises(DataError, match=r"nowhere does not exist.*--bench-data-dir.*--bench-download"):
+        load_cifar10(missing)
+
+
+def test_empty_data_directory_names_the_path_and_the_fix(tmp_path):
+    with pytest.raises(DataError, match=rf"{tmp_path} is empty.*cifar-10-python.tar.gz"):
+        load_cifar10(tmp_path)
+
+
+def test_corrupt_data_directory_names_the_path_and_the_fix(tmp_path):
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    (folder / "data_batch_1").write_bytes(b"not a pickle")
+    with pytest.raises(DataError, match=r"missing or corrupt.*md5.*--bench-download"):
+        load_cifar10(tmp_path)
+
+
+def test_asking_for_real_data_never_falls_back_to_synthetic(tmp_path):
+    with pytest.raises(DataError):
+        load_cifar10(tmp_path / "absent")
+    with pytest.raises(DataError, match="needs a directory"):
+        load_cifar10(None, download=True)
+
+
+def test_batched_tutorial_transform_matches_the_per_sample_one(cifar):
+    split = small(cifar.train, 16)
+    batch = batch_transform(torch.from_numpy(split.images).permute(0, 3, 1, 2), "tutorial")
+    transform = pil_transform("tutorial")
+    per_sample = torch.stack([transform(Image.fromarray(image)) for image in split.images])
+    torch.testing.assert_close(batch, per_sample)
+
+
+def test_batched_augmentation_is_a_padded_crop_and_maybe_a_flip_per_image(cifar):
+    images = torch.from_numpy(small(cifar.train, 8).images).permute(0, 3, 1, 2)
+    augmented = batch_transform(images, "augmented", torch.Generator().manual_seed(3))
+    plain = torch.nn.functional.pad(batch_transform(images, "tutorial"), (4,) * 4, value=-1.0)
+    for index in range(len(images)):
+        candidates = [
+            crop.flip(2) if flip else crop
+            for y in range(9) for x in range(9) for flip in (False, True)
+            for crop in [plain[index, :, y:y + 32, x:x + 32]]
+        ]
+        assert any(torch.allclose(augmented[index], candidate) for candidate in candidates), index
+
+
+@pytest.mark.parametrize("loader", ["pil", "tensor", "device"])
+def test_each_pipeline_serves_normalized_batches(cifar, loader):
+    batches = make_loader(small(cifar.train, 20), loader, "augmented", batch_size=8)
+    shapes = [(images.shape, images.dtype, labels.shape) for images, labels in batches]
+    assert shapes == [((8, 3, 32, 32), torch.float32, (8,))] * 2 + [((4, 3, 32, 32), torch.float32, (4,))]
+    images, _ = next(iter(batches))
+    assert images.min() >= -1.0
+    assert images.max() <= 1.0
+
+
+def test_device_pipeline_takes_no_workers(cifar):
+    with pytest.raises(ValueError, match="takes no workers"):
+        make_loader(cifar.train, "device", "tutorial", 4, num_workers=2)
+
+
+def test_unknown_names_list_the_choices(cifar):
+    with pytest.raises(ValueError, match="pil, tensor, device"):
+        make_loader(cifar.train, "dali", "tutorial", 4)
+    with pytest.raises(ValueError, match="tutorial, augmented"):
+        pil_transform("autoaugment")
