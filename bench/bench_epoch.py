@@ -1,11 +1,13 @@
 """End to end: a training epoch through the input pipeline, then the evaluation pass.
 
-Timed: one training epoch of `--bench-epoch-images` images (the profile's default; a subset
-of the 50,000 is projected to a full epoch and labelled `projected`), from the DataLoader
+Timed: one training epoch of `--bench-epoch-images` images, or, by default, as many as last
+about the profile's `epoch_round_seconds` at the rate measured on a calibration pass (at most
+the profile's `epoch_images`); a subset of the 50,000 is projected to a full epoch and
+labelled `projected`. The epoch runs from the DataLoader
 (or the device-resident pipeline) through the copy to the device, forward, backward and the
 SGD step, as the tutorial's loop does. Each round ends with a device synchronization.
 Not timed: building the data set, starting the workers (they persist across rounds), the
-warm-up epoch, and the evaluation pass afterwards (its seconds and accuracy are recorded).
+warm-up and calibration passes, and the evaluation pass afterwards (its seconds and accuracy are recorded).
 Run: pytest --benchmark -k bench_epoch
 """
 
@@ -19,6 +21,23 @@ from bench.sweep import FULL_EPOCH_IMAGES
 from bench.timing import synchronize
 from bench.workload import evaluate, make_optimizer, prepare_model, train_epoch
 from models import flops_per_image, get_model
+
+
+def sized_epoch(net, optimizer, batches, device, batch_size: int, round_seconds: float, max_images: int) -> int:
+    """Images for an epoch of about `round_seconds`: whole batches, at least 8, at most `max_images`.
+
+    A first short pass starts the workers and warms the device up; a second one measures
+    the rate the timed epochs are sized from.
+    """
+    calibration_images = min(max_images, max(8 * batch_size, 512))
+    train_epoch(net, optimizer, batches, device, max_images=calibration_images)
+    synchronize(device)  # host-device sync point
+    started = time.perf_counter()
+    result = train_epoch(net, optimizer, batches, device, max_images=calibration_images)
+    synchronize(device)  # host-device sync point
+    images_per_sec = result.images / (time.perf_counter() - started)
+    batches_wanted = max(8, round(images_per_sec * round_seconds / batch_size))
+    return min(max_images, batches_wanted * batch_size)
 
 
 @pytest.mark.benchmark(group="epoch")
@@ -37,6 +56,9 @@ def bench_epoch(benchmark, sweep, model, device, loader, transform, batch_size, 
             pin_memory=pin_memory, device=device, persistent_workers=True, seed=sweep.seed,
         )
         epoch_images = min(grid.epoch_images, len(sweep.data.train.labels))
+        if grid.epoch_round_seconds is not None:
+            epoch_images = sized_epoch(net, optimizer, train_batches, device, batch_size,
+                                       grid.epoch_round_seconds, epoch_images)
         results = []
 
         def one_epoch():
@@ -45,7 +67,7 @@ def bench_epoch(benchmark, sweep, model, device, loader, transform, batch_size, 
         sampler = sweep.measure(benchmark, one_epoch, device, grid.epoch_rounds)
 
         eval_split = sweep.data.test
-        eval_images = min(grid.eval_images, len(eval_split.labels))
+        eval_images = min(grid.eval_images, epoch_images, len(eval_split.labels))
         eval_batches = make_loader(
             type(eval_split)(eval_split.images[:eval_images], eval_split.labels[:eval_images]),
             loader, "tutorial", batch_size, num_workers=num_workers, pin_memory=pin_memory,

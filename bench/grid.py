@@ -61,13 +61,19 @@ class Grid:
     workers: tuple[int, ...]
     loaders: tuple[str, ...]
     transforms: tuple[str, ...]
-    epoch_images: int  # images per timed epoch (a subset of 50,000 is projected)
+    epoch_images: int  # at most this many images per timed epoch (a subset of 50,000 is projected)
     loader_round_images: int  # images per timed round of a `loader` case
     step_round_seconds: float  # target length of a forward / train_step round
     rounds: int  # timed rounds of forward, train_step and loader cases
     epoch_rounds: int
     warmup_rounds: int = 1
     eval_images: int = 10_000
+    # Timed epochs are sized to last about this long (at most `epoch_images`), from a
+    # measured rate; None, or an explicit --bench-epoch-images, times exactly `epoch_images`.
+    epoch_round_seconds: float | None = None
+    # Batch sizes above this are left out on the CPU, where they cost minutes a case and
+    # answer nothing a smaller batch does not (None: no cap).
+    max_cpu_batch_size: int | None = None
     pin_memory: tuple[bool, ...] = (False,)
     amp: dict[str, tuple[bool, ...]] = field(default_factory=dict)
     channels_last: dict[str, tuple[bool, ...]] = field(default_factory=dict)
@@ -76,7 +82,8 @@ class Grid:
         """The parameter combinations of a group, impossible ones left out.
 
         Left out (not skipped): the `device` pipeline with workers or pinned memory, which it
-        does not use. Devices absent from this machine stay in, and their cases skip.
+        does not use; CPU cases above `max_cpu_batch_size`. Devices absent from this machine
+        stay in, and their cases skip.
         """
         axes = GROUP_AXES[group]
         values = {
@@ -94,6 +101,9 @@ class Grid:
             for combo in itertools.product(*(per_device[axis] for axis in axes)):
                 case = dict(zip(axes, combo, strict=False))
                 if case.get("loader") == "device" and (case.get("num_workers") or case.get("pin_memory")):
+                    continue
+                if (device == "cpu" and self.max_cpu_batch_size is not None
+                        and case["batch_size"] > self.max_cpu_batch_size):
                     continue
                 combos.append(case)
         return combos
@@ -152,15 +162,16 @@ def default_grid(profile: str) -> Grid:
             profile=profile, devices=devices, models=("tutorial",), batch_sizes=(4, 128),
             workers=worker_counts(cores, 2), loaders=LOADERS, transforms=("tutorial",),
             epoch_images=2_048, loader_round_images=2_048, step_round_seconds=0.05, rounds=3,
-            epoch_rounds=2, eval_images=2_048, pin_memory=(False,), amp=amp,
+            epoch_rounds=2, eval_images=2_048, pin_memory=(False,), amp=amp, epoch_round_seconds=1.0,
         )
     if profile == "standard":
         return Grid(
             profile=profile, devices=devices, models=("tutorial", "resnet18"),
-            batch_sizes=(4, 32, 128, 512), workers=worker_counts(cores, 3), loaders=LOADERS,
-            transforms=TRANSFORMS, epoch_images=10_240, loader_round_images=8_192,
+            batch_sizes=(4, 32, 512, 4096), workers=worker_counts(cores, 3), loaders=LOADERS,
+            transforms=TRANSFORMS, epoch_images=50_000, loader_round_images=8_192,
             step_round_seconds=0.1, rounds=5, epoch_rounds=3, pin_memory=pin_memory, amp=amp,
-            channels_last=channels_last,
+            channels_last=channels_last, eval_images=5_000, epoch_round_seconds=1.5,
+            max_cpu_batch_size=512,
         )
     return Grid(
         profile=profile, devices=devices, models=tuple(MODELS),
@@ -216,6 +227,7 @@ def grid_from_options(profile: str, devices: str | None = None, models: str | No
         if epoch_images < 1:
             raise GridError(f"--bench-epoch-images: {epoch_images} must be at least 1")
         overrides["epoch_images"] = epoch_images
+        overrides["epoch_round_seconds"] = None  # asked for exactly: no sizing
     grid = replace(grid, **{name: value for name, value in overrides.items() if value is not None})
     if overrides["devices"]:
         # Axes that depend on the device follow the devices asked for.
