@@ -166,13 +166,17 @@ def _session(config) -> SweepSession | None:
 
 
 def pytest_ignore_collect(collection_path: Path, config):
-    """Cases only with --benchmark; with it, the tests are left out."""
-    benchmark = config.getoption("benchmark")
-    if collection_path.name.startswith(CASE_FILE_PREFIX) and collection_path.suffix == ".py":
-        return None if benchmark else True
-    if benchmark and collection_path.is_dir() and collection_path.name == "tests":
-        return True
-    return None
+    """Cases only with --benchmark; with it, the tests are left out.
+
+    Test modules are ignored one by one rather than as the `tests` folder: a folder named
+    in `testpaths` is a start path, which pytest never asks this hook about.
+    """
+    if collection_path.suffix != ".py":
+        return None
+    is_case = collection_path.name.startswith(CASE_FILE_PREFIX)
+    if config.getoption("benchmark"):
+        return True if collection_path.name.startswith("test_") else None
+    return True if is_case else None
 
 
 def pytest_generate_tests(metafunc):
@@ -260,6 +264,8 @@ def pytest_sessionfinish(session, exitstatus):
     if state is None:
         return
     state.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+    if state.path is None and not state.sweep.outcomes:
+        return  # nothing ran (--collect-only, no case selected): no empty results file
     state.save(complete=not state.interrupted)
 
 
@@ -301,7 +307,10 @@ def build_report(results_dir: Path) -> str | None:
     A child process keeps pandas and seaborn out of the benchmark process (bench/ never
     imports them) and a report failure out of the sweep's exit status.
     """
-    if importlib.util.find_spec("reports.__main__") is None:
+    try:
+        if importlib.util.find_spec("reports.__main__") is None:
+            return None
+    except ModuleNotFoundError:  # a checkout without reports/
         return None
     output = results_dir / "report.html"
     completed = subprocess.run(
