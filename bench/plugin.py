@@ -84,7 +84,8 @@ def pytest_configure(config):
     interval_s = config.getoption("bench_sample_interval")
     if not interval_s > 0:
         raise pytest.UsageError(f"--bench-sample-interval: {interval_s} must be a positive number of seconds")
-    threads = config.getoption("bench_threads") or usable_cores()
+    threads = config.getoption("bench_threads")
+    threads = usable_cores() if threads is None else threads
     if threads < 1:
         raise pytest.UsageError(f"--bench-threads: {threads} must be at least 1")
     price = config.getoption("bench_price_per_hour")

@@ -539,8 +539,9 @@ class Sampler:
                 late_s = time.perf_counter() - next_s
                 if late_s > 0:  # a slow sample: skip the missed slots, keep the phase, no burst
                     next_s += math.ceil(late_s / self.interval_s) * self.interval_s
-            # The tail of the window since the last sample, unless too short to mean anything.
-            if time.perf_counter() - self._last_sample_s >= self.interval_s / 2:
+            # The tail of the window since the last sample, unless too short to mean anything;
+            # a window shorter than one period still gets its one sample (counters since start).
+            if not self._t_s or time.perf_counter() - self._last_sample_s >= self.interval_s / 2:
                 self._sample()
         except Exception as error:
             reason = f"sampling stopped early by {type(error).__name__}: {error}"
