@@ -1,0 +1,412 @@
+"""Stage 2, tidy: records -> one long pandas DataFrame, one row per case per machine.
+
+Parameter names are columns (NaN/None where a group lacks the axis); the derived figures
+(fraction of peak, joules per epoch, GPU-over-CPU speedup, ...) are computed once, here.
+`COLUMNS` is the contract other stages (charts, html, diagnosis) code against: columns may be
+added, never renamed. Utilization metrics are flattened to `<metric>_mean`, `<metric>_p95`
+and `<metric>_max`; the known ones always exist (NaN where not sampled).
+
+When one machine has measured the same case more than once (several result files), the
+newest run's row is kept.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import pandas as pd
+
+from reports.load import Record
+
+FULL_EPOCH_IMAGES = 50_000
+GROUPS = ("loader", "forward", "train_step", "epoch")
+COMPUTE_GROUPS = ("forward", "train_step", "epoch")  # groups with a device that computes
+
+# The sweep's parametrize axes, in the order the report shows them.
+AXES = ("model", "device", "batch_size", "num_workers", "loader", "transform", "pin_memory", "amp",
+        "channels_last")
+NUMERIC_AXES = ("batch_size", "num_workers")
+BOOLEAN_AXES = ("pin_memory", "amp", "channels_last")
+
+UTILIZATION_METRICS = (
+    "cpu_pct", "cpu_core_pct_max", "cpu_core_pct_mean", "proc_cpu_pct", "proc_rss_mib",
+    "workers_cpu_pct", "workers_count",
+    "gpu_util_pct", "gpu_mem_util_pct", "gpu_mem_used_mib", "gpu_power_w", "gpu_sm_clock_mhz",
+    "gpu_temp_c", "gpu_pcie_tx_mib_per_sec", "gpu_pcie_rx_mib_per_sec",
+)
+UTILIZATION_STATS = ("mean", "p95", "max")
+TIMELINE_COLUMNS = ("case", "machine", "name", "t_s", "metric", "value")
+
+# The contract: every tidy frame has these columns (plus any other utilization metric found).
+COLUMNS = (
+    "machine", "file", "run_started", "group", "name", "fullname", "param", "params",
+    "device", "device_kind", "device_name",
+    *(axis for axis in AXES if axis != "device"),
+    "median_s", "mean_s", "stddev_s", "min_s", "max_s", "rounds",
+    "images_per_round", "images_per_sec",
+    "flops_per_image", "achieved_tflops", "peak_tflops", "fraction_of_peak",
+    "epoch_images", "epoch_seconds", "full_epoch_seconds", "full_epoch_projected",
+    "eval_accuracy", "train_loss", "first_batch_seconds", "peak_mem_mib",
+    "energy_j", "energy_j_per_round", "images_per_joule", "joules_per_epoch",
+    "price_per_hour", "cpu_threads", "cpu_brand", "gpu_name",
+    "data_source", "profile", "throttle_reasons", "timeline_points", "cifarbench",
+    *(f"{metric}_{stat}" for metric in UTILIZATION_METRICS for stat in UTILIZATION_STATS),
+    "speedup_vs_cpu",
+)
+
+# extra_info entries copied as they are (numbers).
+_EXTRA_NUMBERS = (
+    "images_per_round", "images_per_sec", "flops_per_image", "achieved_tflops", "epoch_images",
+    "epoch_seconds", "full_epoch_seconds", "eval_accuracy", "train_loss", "first_batch_seconds",
+    "peak_mem_mib", "energy_j", "energy_j_per_round", "images_per_joule", "cpu_threads",
+)
+
+
+def tidy(records: Iterable[Record]) -> pd.DataFrame:
+    """One row per case per machine, with the columns of `COLUMNS` (and any further metrics)."""
+    rows = [_row(record) for record in records]
+    frame = pd.DataFrame(rows)
+    extra = [column for column in frame.columns if column not in COLUMNS]
+    frame = frame.reindex(columns=[*COLUMNS, *extra])
+    frame = _typed(frame)
+    frame = _newest_per_case(frame)
+    frame["speedup_vs_cpu"] = _speedup_vs_cpu(frame)
+    return _sorted(frame)
+
+
+def _row(record: Record) -> dict:
+    benchmark = record.benchmark
+    info = benchmark.get("extra_info") or {}
+    stats = benchmark.get("stats") or {}
+    params = benchmark.get("params") or {}
+    facts = record.facts
+    ours = record.cifarbench
+    group = benchmark.get("group")
+    row: dict = {
+        "machine": record.machine,
+        "file": record.file,
+        "run_started": record.run.get("started") or record.datetime,
+        "group": group,
+        "name": benchmark.get("name"),
+        "fullname": benchmark.get("fullname") or benchmark.get("name"),
+        "param": benchmark.get("param"),
+        "params": ", ".join(f"{key}={value}" for key, value in params.items()) or None,
+        "cifarbench": ours,
+        "median_s": stats.get("median"),
+        "mean_s": stats.get("mean"),
+        "stddev_s": stats.get("stddev"),
+        "min_s": stats.get("min"),
+        "max_s": stats.get("max"),
+        "rounds": stats.get("rounds"),
+    }
+    if not ours:
+        return row
+    for axis in AXES:
+        row[axis] = params.get(axis)
+    if group == "loader":
+        # A loader case has no compute device; its batches land on data_device.
+        row["device"] = info.get("data_device") or "cpu"
+    device = _canonical_device(row["device"])
+    row["device"] = device
+    row["device_kind"] = None if device is None else "cuda" if device.startswith("cuda") else "cpu"
+    if group == "epoch" and row["pin_memory"] is None:
+        row["pin_memory"] = info.get("pin_memory")
+    for key in _EXTRA_NUMBERS:
+        row[key] = info.get(key)
+    if row["images_per_sec"] is None and row["images_per_round"] and row["median_s"]:
+        row["images_per_sec"] = row["images_per_round"] / row["median_s"]
+    if row["achieved_tflops"] is None and row["flops_per_image"] and row["images_per_sec"]:
+        row["achieved_tflops"] = row["flops_per_image"] * row["images_per_sec"] / 1e12
+    row["full_epoch_projected"] = info.get("full_epoch_projected")
+    row["cpu_threads"] = row["cpu_threads"] or facts.get("torch_threads")
+    row["cpu_brand"] = facts.get("cpu_brand") or (record.machine_info.get("cpu") or {}).get("brand_raw")
+    row["gpu_name"] = _gpu_name(facts, device)
+    row["device_name"] = info.get("device_name") or (row["gpu_name"] if row["device_kind"] == "cuda" else "cpu")
+    row["price_per_hour"] = facts.get("price_per_hour")
+    row["data_source"] = info.get("data_source") or record.run.get("data")
+    row["profile"] = record.run.get("profile")
+    throttle = info.get("throttle_reasons")
+    row["throttle_reasons"] = ", ".join(map(str, throttle)) if throttle else None
+    timeline = info.get("timeline")
+    row["timeline_points"] = len(timeline.get("t_s") or []) if isinstance(timeline, dict) else 0
+    if group in COMPUTE_GROUPS:
+        dtype = "bfloat16" if row["amp"] else "float32"
+        row["peak_tflops"] = ((facts.get("peak_tflops") or {}).get(device) or {}).get(dtype)
+        if row["achieved_tflops"] is not None and row["peak_tflops"]:
+            row["fraction_of_peak"] = row["achieved_tflops"] / row["peak_tflops"]
+    if row["energy_j_per_round"] is not None and row["images_per_round"]:
+        row["joules_per_epoch"] = row["energy_j_per_round"] / row["images_per_round"] * FULL_EPOCH_IMAGES
+    elif row["images_per_joule"]:
+        row["joules_per_epoch"] = FULL_EPOCH_IMAGES / row["images_per_joule"]
+    for metric, summary in (info.get("utilization") or {}).items():
+        if isinstance(summary, dict):
+            for stat in UTILIZATION_STATS:
+                row[f"{metric}_{stat}"] = summary.get(stat)
+    return row
+
+
+def _canonical_device(device: object) -> str | None:
+    if device is None or (isinstance(device, float) and math.isnan(device)):
+        return None
+    device = str(device)
+    return "cuda:0" if device == "cuda" else device
+
+
+def _gpu_name(facts: dict, device: str | None) -> str | None:
+    """The GPU a cuda row ran on; for a CPU row, the machine's first GPU (or None)."""
+    gpus = [gpu for gpu in facts.get("gpus") or [] if isinstance(gpu, dict)]
+    if device and device.startswith("cuda"):
+        index = int(device.partition(":")[2] or 0)
+        for gpu in gpus:
+            if gpu.get("index") == index:
+                return gpu.get("name")
+    return gpus[0].get("name") if gpus else None
+
+
+def _typed(frame: pd.DataFrame) -> pd.DataFrame:
+    """Numbers as float64 (NaN where absent); booleans as True/False/None; flags as bool."""
+    text = {"machine", "file", "run_started", "group", "name", "fullname", "param", "params", "device",
+            "device_kind", "device_name", "model", "loader", "transform", "cpu_brand", "gpu_name",
+            "data_source", "profile", "throttle_reasons"}
+    flags = {*BOOLEAN_AXES, "full_epoch_projected"}
+    for column in frame.columns:
+        if column == "cifarbench":
+            frame[column] = frame[column].astype(bool)
+        elif column in flags:
+            frame[column] = pd.Series(
+                [None if value is None or value != value else bool(value) for value in frame[column]],
+                index=frame.index, dtype=object)
+        elif column not in text:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+    frame["run_started"] = pd.to_datetime(frame["run_started"], utc=True, errors="coerce", format="ISO8601")
+    return frame
+
+
+def _newest_per_case(frame: pd.DataFrame) -> pd.DataFrame:
+    """Keep the newest run's row when one machine measured the same case more than once."""
+    ordered = frame.sort_values("run_started", kind="stable", na_position="first")
+    keys = ordered[["machine", "group", "fullname"]].astype(str)
+    return ordered[~keys.duplicated(keep="last")].copy()  # a frame of its own: columns are added next
+
+
+def _speedup_vs_cpu(frame: pd.DataFrame) -> pd.Series:
+    """images/s of a cuda row over the same machine's cpu row with equal other params."""
+    keys = ["machine", "group", *(axis for axis in AXES if axis != "device")]
+    ours = frame["cifarbench"] & frame["group"].isin(COMPUTE_GROUPS)
+    cpu = frame[ours & (frame["device_kind"] == "cpu")]
+    cpu_images_per_sec = {_key(row, keys): row["images_per_sec"] for _, row in cpu.iterrows()}
+    speedup = pd.Series(float("nan"), index=frame.index)
+    for index, row in frame[ours & (frame["device_kind"] == "cuda")].iterrows():
+        base = cpu_images_per_sec.get(_key(row, keys))
+        if base and base > 0:
+            speedup[index] = row["images_per_sec"] / base
+    return speedup
+
+
+def _key(row: pd.Series, keys: list[str]) -> tuple:
+    return tuple(None if _missing(row[key]) else row[key] for key in keys)
+
+
+def _missing(value: object) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    rank = frame["group"].map({group: number for number, group in enumerate(GROUPS)})
+    order = frame.assign(_ours=~frame["cifarbench"], _rank=rank).sort_values(
+        ["_ours", "machine", "_rank", "group", "model", "device", "batch_size", "num_workers", "loader",
+         "transform", "name"],
+        kind="stable", na_position="last",
+    )
+    return order.drop(columns=["_ours", "_rank"]).reset_index(drop=True)
+
+
+def ours(frame: pd.DataFrame) -> pd.DataFrame:
+    """cifarbench's own rows."""
+    return frame[frame["cifarbench"]]
+
+
+def foreign(frame: pd.DataFrame) -> pd.DataFrame:
+    """Rows of foreign pytest-benchmark files."""
+    return frame[~frame["cifarbench"]]
+
+
+def best_configurations(frame: pd.DataFrame) -> pd.DataFrame:
+    """The fastest configuration (images/s) per machine and model.
+
+    From the epoch cases, which include the input pipeline; a machine and model without
+    epoch cases falls back to its train-step cases.
+    """
+    rows = ours(frame)
+    rows = rows[rows["images_per_sec"].notna() & rows["model"].notna()]
+    best = []
+    covered: set[tuple] = set()
+    for group in ("epoch", "train_step"):
+        candidates = rows[rows["group"] == group]
+        if candidates.empty:
+            continue
+        top = candidates.loc[candidates.groupby(["machine", "model"], sort=False)["images_per_sec"].idxmax()]
+        pairs = list(zip(top["machine"], top["model"], strict=True))
+        top = top[[pair not in covered for pair in pairs]]
+        covered.update(pairs)
+        if not top.empty:
+            best.append(top)
+    if not best:
+        return rows.iloc[0:0]
+    return pd.concat(best).sort_values(["machine", "model"], kind="stable").reset_index(drop=True)
+
+
+def machines_table(records: Iterable[Record]) -> pd.DataFrame:
+    """One row per machine: CPU, cores, RAM, GPUs, driver, versions, peak TFLOP/s, price.
+
+    From the newest file of each machine; `files` counts its files. `peak_tflops` holds the
+    measured peaks as {device: {dtype: TFLOP/s}}.
+    """
+    newest: dict[str, Record] = {}
+    files: dict[str, set[str]] = {}
+    for record in records:
+        files.setdefault(record.machine, set()).add(record.file)
+        current = newest.get(record.machine)
+        if current is None or (record.run.get("started") or record.datetime or "") >= (
+                current.run.get("started") or current.datetime or ""):
+            newest[record.machine] = record
+    rows = [_machine_row(record, len(files[machine])) for machine, record in newest.items()]
+    columns = ["machine", "hostname", "cpu", "cores_usable", "cores_logical", "torch_threads", "ram_gib",
+               "gpus", "driver", "python", "torch", "torchvision", "cuda", "cudnn", "peak_tflops",
+               "price_per_hour", "profile", "data_source", "complete", "started", "files", "cifarbench"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def _machine_row(record: Record, file_count: int) -> dict:
+    info = record.machine_info
+    facts = record.facts
+    cpu = info.get("cpu") if isinstance(info.get("cpu"), dict) else {}
+    versions = facts.get("versions") or {}
+    gpus = [gpu for gpu in facts.get("gpus") or [] if isinstance(gpu, dict)]
+    return {
+        "machine": record.machine,
+        "hostname": facts.get("hostname") or info.get("node"),
+        "cpu": facts.get("cpu_brand") or cpu.get("brand_raw"),
+        "cores_usable": facts.get("cpu_count_usable"),
+        "cores_logical": facts.get("cpu_count_logical") or cpu.get("count"),
+        "torch_threads": facts.get("torch_threads"),
+        "ram_gib": facts.get("ram_gib"),
+        "gpus": _gpu_summary(gpus),
+        "driver": next((gpu.get("driver") for gpu in gpus if gpu.get("driver")), None),
+        "python": versions.get("python") or info.get("python_version"),
+        "torch": versions.get("torch"),
+        "torchvision": versions.get("torchvision"),
+        "cuda": versions.get("cuda"),
+        "cudnn": versions.get("cudnn"),
+        "peak_tflops": facts.get("peak_tflops") or {},
+        "price_per_hour": facts.get("price_per_hour"),
+        "profile": record.run.get("profile"),
+        "data_source": record.run.get("data"),
+        "complete": record.run.get("complete"),
+        "started": record.run.get("started") or record.datetime,
+        "files": file_count,
+        "cifarbench": record.cifarbench,
+    }
+
+
+def _gpu_summary(gpus: list[dict]) -> str | None:
+    """'1 x NVIDIA H200 (139 GiB)'; several kinds joined with '; '."""
+    kinds: dict[tuple, int] = {}
+    for gpu in gpus:
+        key = (gpu.get("name"), gpu.get("memory_total_mib"))
+        kinds[key] = kinds.get(key, 0) + 1
+    parts = []
+    for (name, memory_mib), count in kinds.items():
+        memory = f" ({memory_mib / 1024:.0f} GiB)" if isinstance(memory_mib, int | float) else ""
+        parts.append(f"{count} x {name}{memory}")
+    return "; ".join(parts) or None
+
+
+def cases_not_measured(records: Iterable[Record]) -> pd.DataFrame:
+    """The sweep's skipped and failed cases, with their reason (one row per case per file)."""
+    rows = []
+    seen: set[str] = set()
+    for record in records:
+        if record.file in seen:
+            continue
+        seen.add(record.file)
+        for case in record.run.get("cases") or []:
+            if not isinstance(case, dict) or case.get("outcome") == "passed":
+                continue
+            params = case.get("params") or {}
+            rows.append({
+                "machine": record.machine,
+                "group": case.get("group"),
+                "nodeid": case.get("nodeid"),
+                "params": ", ".join(f"{key}={value}" for key, value in params.items()),
+                "outcome": case.get("outcome"),
+                "when": case.get("when"),
+                "reason": case.get("reason"),
+            })
+    return pd.DataFrame(rows, columns=["machine", "group", "nodeid", "params", "outcome", "when", "reason"])
+
+
+def select_timeline_cases(frame: pd.DataFrame, limit: int = 6) -> pd.DataFrame:
+    """Cases whose timelines are worth a look: the fastest and the slowest epoch per machine and device.
+
+    Only rows with a timeline of two samples or more; CUDA devices first; at most `limit`.
+    Falls back to train-step, then loader rows when no epoch row has a timeline.
+    """
+    rows = ours(frame)
+    rows = rows[(rows["timeline_points"] >= 2) & rows["images_per_sec"].notna()]
+    for group in ("epoch", "train_step", "loader"):
+        candidates = rows[rows["group"] == group]
+        if candidates.empty:
+            continue
+        by_device = candidates.groupby(["machine", "device"], sort=False)["images_per_sec"]
+        picked = candidates.loc[list(dict.fromkeys([*by_device.idxmax(), *by_device.idxmin()]))]
+        picked = picked.assign(_cpu=picked["device_kind"] != "cuda", _speed=-picked["images_per_sec"])
+        picked = picked.sort_values(["_cpu", "machine", "device", "_speed"], kind="stable")
+        return picked.drop(columns=["_cpu", "_speed"]).head(limit).reset_index(drop=True)
+    return rows.iloc[0:0]
+
+
+def timelines(records: Iterable[Record], cases: pd.DataFrame) -> pd.DataFrame:
+    """The sampler's timelines of `cases` (rows of the tidy frame), long form.
+
+    Columns: case (a readable label), machine, name, t_s, metric, value.
+    """
+    wanted = {(file, fullname): label for file, fullname, label in zip(
+        cases["file"], cases["fullname"], _case_labels(cases), strict=True)}
+    columns: dict[str, list] = {name: [] for name in TIMELINE_COLUMNS}
+    for record in records:
+        key = (record.file, record.benchmark.get("fullname") or record.benchmark.get("name"))
+        label = wanted.get(key)
+        if label is None:
+            continue
+        timeline = (record.benchmark.get("extra_info") or {}).get("timeline") or {}
+        seconds = timeline.get("t_s") or []
+        for metric, values in timeline.items():
+            if metric == "t_s" or not isinstance(values, list) or len(values) != len(seconds):
+                continue
+            count = len(values)
+            columns["case"] += [label] * count
+            columns["machine"] += [record.machine] * count
+            columns["name"] += [record.benchmark.get("name")] * count
+            columns["t_s"] += seconds
+            columns["metric"] += [metric] * count
+            columns["value"] += values
+    frame = pd.DataFrame(columns, columns=list(TIMELINE_COLUMNS))
+    for name in ("t_s", "value"):
+        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
+    return frame
+
+
+def _case_labels(cases: pd.DataFrame) -> list[str]:
+    labels = []
+    for _, row in cases.iterrows():
+        parts = [row["machine"], row["device"], row["model"]]
+        if not _missing(row["loader"]):
+            parts.append(row["loader"])
+        if not _missing(row["batch_size"]):
+            parts.append(f"batch {int(row['batch_size'])}")
+        if not _missing(row["num_workers"]):
+            parts.append(f"{int(row['num_workers'])} workers")
+        labels.append(" · ".join(str(part) for part in parts if not _missing(part)))
+    return labels

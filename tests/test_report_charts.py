@@ -1,0 +1,143 @@
+"""reports.charts: figures from the tidy frame, or no figure and the reason; drawn with Agg, closed."""
+
+import matplotlib
+
+matplotlib.use("Agg")  # before anything imports pyplot: no display here, and none needed
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from reports import charts
+from reports.load import load_records
+from reports.tidy import select_timeline_cases, tidy, timelines
+from tests.test_report_data import FOREIGN, gpu_records, real_files
+
+
+@pytest.fixture(scope="module")
+def cpu_records():
+    return load_records([*real_files(), FOREIGN])
+
+
+@pytest.fixture(scope="module")
+def cpu_frame(cpu_records):
+    return tidy(cpu_records)
+
+
+@pytest.fixture(scope="module")
+def gpu_inputs(cpu_records):
+    records = [*cpu_records, *gpu_records()]
+    frame = tidy(records)
+    return frame, timelines(records, select_timeline_cases(frame))
+
+
+@pytest.fixture(autouse=True)
+def no_figures_left_open():
+    yield
+    assert plt.get_fignums() == []
+
+
+def drawn(chart: charts.Chart) -> str:
+    """The chart's SVG; fails with its reason when it was left out."""
+    assert chart.figure is not None, chart.reason
+    assert isinstance(chart.figure, Figure)
+    assert chart.title
+    assert chart.sentence.endswith((".", ")"))
+    svg = charts.to_svg(chart.figure)
+    assert svg.lstrip().startswith("<?xml")
+    assert "<svg" in svg
+    return svg
+
+
+def test_every_chart_draws_with_gpu_shaped_and_real_data(gpu_inputs):
+    frame, timeline_frame = gpu_inputs
+    report = charts.report_charts(frame, timeline_frame)
+    assert [chart.key for chart in report] == [
+        "training_throughput", "loader_throughput", "epoch_time", "gpu_speedup",
+        "utilization_heatmap_gpu_util_pct_mean", "utilization_heatmap_cpu_pct_mean", "utilization_by_machine",
+        "utilization_timelines",
+    ]
+    for chart in report:
+        drawn(chart)
+
+
+def test_cpu_only_machines_leave_out_the_gpu_charts_with_a_reason(cpu_frame):
+    speedup = charts.gpu_speedup(cpu_frame)
+    assert speedup.figure is None
+    assert "both devices" in speedup.reason
+    heatmap = charts.utilization_heatmap(cpu_frame, "gpu_util_pct_mean")
+    assert heatmap.figure is None
+    assert "GPU" in heatmap.reason
+    # The CPU's own charts still draw.
+    drawn(charts.utilization_heatmap(cpu_frame, "cpu_pct_mean"))
+    drawn(charts.training_throughput(cpu_frame))
+    drawn(charts.loader_throughput(cpu_frame))
+    drawn(charts.epoch_time(cpu_frame))
+
+
+def test_results_without_utilization_leave_the_utilization_charts_out(cpu_frame):
+    utilization = [column for column in cpu_frame.columns
+                   if column.endswith(("_mean", "_p95", "_max")) and "pct" in column]
+    bare = cpu_frame.assign(**{column: float("nan") for column in utilization})
+    heatmap = charts.utilization_heatmap(bare, "cpu_pct_mean")
+    assert heatmap.figure is None
+    assert "cpu_pct_mean" in heatmap.reason
+    bars = charts.utilization_by_machine(bare)
+    assert bars.figure is None
+    assert "no utilization" in bars.reason
+    drawn(charts.training_throughput(bare))
+
+
+def test_timelines_too_short_to_draw_are_left_out_with_a_reason():
+    one_sample = pd.DataFrame({"case": ["a"], "machine": ["m"], "name": ["n"], "t_s": [0.1],
+                               "metric": ["cpu_pct"], "value": [50.0]})
+    chart = charts.utilization_timelines(one_sample)
+    assert chart.figure is None
+    assert "fewer than two samples" in chart.reason
+    empty = charts.utilization_timelines(pd.DataFrame())
+    assert empty.figure is None
+    assert "no utilization timelines" in empty.reason
+
+
+def test_real_timelines_draw(cpu_records, cpu_frame):
+    timeline_frame = timelines(cpu_records, select_timeline_cases(cpu_frame))
+    drawn(charts.utilization_timelines(timeline_frame))
+
+
+def test_foreign_rows_alone_give_reasons_not_errors(cpu_frame):
+    foreign = cpu_frame[~cpu_frame["cifarbench"]]
+    for chart in charts.report_charts(foreign):
+        assert chart.figure is None
+        assert chart.reason
+
+
+def test_an_empty_frame_gives_reasons_for_every_chart():
+    frame = tidy([])
+    for chart in charts.report_charts(frame, pd.DataFrame()):
+        assert chart.figure is None
+        assert chart.reason
+
+
+def test_throughput_spanning_decades_gets_a_log_axis(gpu_inputs):
+    frame, _ = gpu_inputs
+    chart = charts.training_throughput(frame)
+    assert chart.figure.axes[0].get_yscale() == "log"
+    assert "images/s" in chart.figure.axes[0].get_ylabel()
+    charts.close(chart.figure)
+
+
+def test_svg_keeps_text_as_text_and_escapes_it(gpu_inputs):
+    frame, _ = gpu_inputs
+    frame = frame.assign(machine=frame["machine"].where(frame["machine"] != "cpu-2core-a", "<b>&lab"))
+    svg = drawn(charts.training_throughput(frame))
+    assert "&lt;b&gt;&amp;lab" in svg
+    assert "<b>" not in svg
+
+
+def test_many_machines_are_capped_and_said_so(cpu_frame):
+    ours = cpu_frame[cpu_frame["cifarbench"] & (cpu_frame["group"] == "epoch")]
+    copies = [ours.assign(machine=f"m{index:02d}") for index in range(charts.MAX_PANELS + 3)]
+    chart = charts.utilization_heatmap(pd.concat(copies, ignore_index=True), "cpu_pct_mean")
+    assert "are shown" in chart.sentence
+    drawn(chart)

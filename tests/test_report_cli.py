@@ -1,0 +1,104 @@
+"""python -m reports: paths in, one report out; broken files named on stderr; no results, no report."""
+
+import os
+import shutil
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # before anything imports pyplot
+
+import pytest
+
+from reports.__main__ import main
+from tests.test_report_data import BROKEN, FOREIGN, real_files
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def results(tmp_path):
+    """A results folder: the real files, a foreign one and a broken one."""
+    folder = tmp_path / "results"
+    folder.mkdir()
+    for path in [*real_files(), FOREIGN, BROKEN]:
+        shutil.copy(path, folder / path.name)
+    return folder
+
+
+def test_no_results_exits_non_zero_and_writes_nothing(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    output = tmp_path / "report.html"
+    assert main([str(empty), "-o", str(output)]) == 1
+    assert "no pytest-benchmark results" in capsys.readouterr().err
+    assert not output.exists()
+
+
+def test_only_broken_files_is_no_results(tmp_path, capsys):
+    shutil.copy(BROKEN, tmp_path / BROKEN.name)
+    output = tmp_path / "report.html"
+    assert main([str(tmp_path), "-o", str(output)]) == 1
+    err = capsys.readouterr().err
+    assert BROKEN.name in err
+    assert "no report written" in err
+    assert not output.exists()
+
+
+def test_broken_file_is_named_on_stderr_and_the_rest_renders(results, tmp_path, capsys):
+    output = tmp_path / "out" / "report.html"
+    assert main([str(results), "-o", str(output)]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.count("warning:") == 1
+    assert BROKEN.name in captured.err
+    assert captured.out.strip() == str(output)
+    page = output.read_text(encoding="utf-8")
+    assert "cpu-2core-a" in page
+    assert "test_fib_10" in page
+
+
+def test_report_goes_into_the_first_folder_by_default(results, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "reports.diagnosis", None)  # keep this test on the CLI's own work
+    assert main([str(results)]) == 0
+    assert (results / "report.html").exists()
+    assert capsys.readouterr().out.strip() == str(results / "report.html")
+
+
+def test_prices_toml_is_passed_to_the_diagnosis(results, tmp_path, monkeypatch):
+    seen = {}
+
+    def diagnose(df, prices=None):
+        seen["prices"] = prices
+        return None
+
+    module = types.ModuleType("reports.diagnosis")
+    module.diagnose = diagnose
+    monkeypatch.setitem(sys.modules, "reports.diagnosis", module)
+    prices = tmp_path / "prices.toml"
+    prices.write_text('"cpu-2core-a" = 0.1\n"NVIDIA H200" = 3.5\n', encoding="utf-8")
+    assert main([str(results), "-o", str(tmp_path / "r.html"), "--prices", str(prices)]) == 0
+    assert seen["prices"] == {"cpu-2core-a": 0.1, "NVIDIA H200": 3.5}
+
+
+def test_unreadable_prices_file_is_a_clear_error(results, tmp_path, capsys):
+    prices = tmp_path / "prices.toml"
+    prices.write_text("this is = = not toml", encoding="utf-8")
+    output = tmp_path / "r.html"
+    assert main([str(results), "-o", str(output), "--prices", str(prices)]) == 2
+    assert "not valid TOML" in capsys.readouterr().err
+    assert not output.exists()
+
+
+def test_python_dash_m_reports_runs(results, tmp_path):
+    output = tmp_path / "report.html"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+               MPLBACKEND="Agg")
+    completed = subprocess.run([sys.executable, "-m", "reports", str(results), "-o", str(output)],
+                               capture_output=True, text=True, check=False, cwd=tmp_path, env=env)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == str(output)
+    assert f"warning: {results / BROKEN.name}" in completed.stderr
+    assert output.stat().st_size > 10_000
