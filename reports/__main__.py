@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 
 from reports.load import ResultFileWarning, load_records
+from reports.prices import load_prices
 
 DEFAULT_RESULTS = "results"
 REPORT_NAME = "report.html"
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     prices = None
     if args.prices is not None:
         try:
-            prices = read_prices(args.prices)
+            prices = load_prices(args.prices)
         except (OSError, ValueError, RuntimeError) as error:
             print(f"error: --prices {args.prices}: {error}", file=sys.stderr)
             return 2
@@ -66,23 +67,6 @@ def default_output(paths: list[str]) -> Path:
         if path.is_dir():
             return path / REPORT_NAME
     return Path(DEFAULT_RESULTS) / REPORT_NAME
-
-
-def read_prices(path: Path) -> dict:
-    """The prices TOML as a dict (tomllib on Python 3.11+, else tomli when installed)."""
-    try:
-        import tomllib
-    except ModuleNotFoundError:
-        try:
-            import tomli as tomllib
-        except ModuleNotFoundError:
-            raise RuntimeError("reading TOML needs Python 3.11+ or the tomli package (pip install tomli)") \
-                from None
-    with open(path, "rb") as handle:
-        try:
-            return tomllib.load(handle)
-        except tomllib.TOMLDecodeError as error:
-            raise ValueError(f"not valid TOML: {error}") from None
 
 
 if __name__ == "__main__":

@@ -78,7 +78,7 @@ def test_prices_toml_is_passed_to_the_diagnosis(results, tmp_path, monkeypatch):
     module.diagnose = diagnose
     monkeypatch.setitem(sys.modules, "reports.diagnosis", module)
     prices = tmp_path / "prices.toml"
-    prices.write_text('"cpu-2core-a" = 0.1\n"NVIDIA H200" = 3.5\n', encoding="utf-8")
+    prices.write_text('[prices]\n"cpu-2core-a" = 0.1\n"NVIDIA H200" = 3.5\n', encoding="utf-8")
     assert main([str(results), "-o", str(tmp_path / "r.html"), "--prices", str(prices)]) == 0
     assert seen["prices"] == {"cpu-2core-a": 0.1, "NVIDIA H200": 3.5}
 
