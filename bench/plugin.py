@@ -118,34 +118,39 @@ class SweepSession:
         self.results_dir = results_dir
         self.started = started
         self.facts: dict | None = None
+        self._machine_info: dict | None = None
         self.commit_info: dict | None = None
         self.path: Path | None = None
         self.interrupted = False
 
-    def machine_facts(self) -> dict:
-        if self.facts is None:
-            import cpuinfo
+    def machine_info(self) -> dict:
+        """pytest-benchmark's machine_info with our facts under "cifarbench", made once.
 
-            cpu_info = cpuinfo.get_cpu_info() or {}
+        Made once per sweep: py-cpuinfo alone takes about a second, and the results file is
+        rewritten after every case.
+        """
+        if self._machine_info is None:
+            info = self.config._benchmarksession.get_machine_info()
             self.facts = machine.collect(
-                cpu_info,
+                info.get("cpu") or {},
                 devices=list(self.sweep.grid.devices),
                 label=self.config.getoption("bench_label"),
                 threads=self.sweep.cpu_threads,
                 price_per_hour=self.config.getoption("bench_price_per_hour"),
                 measure_peak=not self.config.getoption("bench_no_peak"),
             )
-        return self.facts
+            info["cifarbench"] = self.facts
+            self._machine_info = info
+        return self._machine_info
 
     def save(self, complete: bool = False) -> Path:
         """Write every benchmark finished so far (pytest-benchmark's JSON) to the results file."""
         bs = self.config._benchmarksession
-        facts = self.machine_facts()
+        machine_info = self.machine_info()
         if self.path is None:
-            self.path = results_path(self.results_dir, facts["label"], self.started)
+            self.path = results_path(self.results_dir, self.facts["label"], self.started)
         if self.commit_info is None:
             self.commit_info = self.config.hook.pytest_benchmark_generate_commit_info(config=self.config)
-        machine_info = bs.get_machine_info()
         output = self.config.hook.pytest_benchmark_generate_json(
             config=self.config, benchmarks=bs.benchmarks, include_data=True,
             machine_info=machine_info, commit_info=self.commit_info,
@@ -211,7 +216,7 @@ def pytest_sessionstart(session):
     state = _session(session.config)
     if state is not None:
         # Measured before the first case, not between cases; the data set builds lazily.
-        state.machine_facts()
+        state.machine_info()
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
