@@ -22,21 +22,31 @@ from bench.timing import synchronize
 from bench.workload import evaluate, make_optimizer, prepare_model, train_epoch
 from models import flops_per_image, get_model
 
+# At least two batches a round: the first includes the pipeline's first fetch, the second
+# runs in steady state. Only slow devices hit this floor (a batch longer than half the
+# round), and there a batch's compute dwarfs its fetch.
+MIN_BATCHES_PER_ROUND = 2
+# Short passes that still start every worker and warm the allocator on fast configurations.
+WARM_IMAGES = 512
+
 
 def sized_epoch(net, optimizer, batches, device, batch_size: int, round_seconds: float, max_images: int) -> int:
-    """Images for an epoch of about `round_seconds`: whole batches, at least 8, at most `max_images`.
+    """Images for an epoch of about `round_seconds`: whole batches, at least two, at most `max_images`.
 
-    A first short pass starts the workers and warms the device up; a second one measures
-    the rate the timed epochs are sized from.
+    A first pass (one batch, or 512 images) starts the workers and warms the device up; a
+    second one (two batches, or 512 images) measures the rate the timed epochs are sized from.
+    Both stay short on purpose: on a slow device (ResNet-18 at batch 512 on two CPU cores takes
+    about 14 s a batch) longer passes cost minutes per case.
     """
-    calibration_images = min(max_images, max(8 * batch_size, 512))
-    train_epoch(net, optimizer, batches, device, max_images=calibration_images)
+    warm_images = min(max_images, max(batch_size, WARM_IMAGES))
+    calibration_images = min(max_images, max(2 * batch_size, WARM_IMAGES))
+    train_epoch(net, optimizer, batches, device, max_images=warm_images)
     synchronize(device)  # host-device sync point
     started = time.perf_counter()
     result = train_epoch(net, optimizer, batches, device, max_images=calibration_images)
     synchronize(device)  # host-device sync point
     images_per_sec = result.images / (time.perf_counter() - started)
-    batches_wanted = max(8, round(images_per_sec * round_seconds / batch_size))
+    batches_wanted = max(MIN_BATCHES_PER_ROUND, round(images_per_sec * round_seconds / batch_size))
     return min(max_images, batches_wanted * batch_size)
 
 

@@ -1,0 +1,44 @@
+"""How a timed epoch is sized from the calibration pass (bench/bench_epoch.py::sized_epoch).
+
+The rate itself is measured and varies, so these tests pin the sizing rule at its two ends
+instead: no time wanted gives the floor of whole batches, unlimited time gives the cap.
+"""
+
+import pytest
+import torch
+
+from bench.bench_epoch import MIN_BATCHES_PER_ROUND, sized_epoch
+from bench.data import Split, make_loader, synthetic_cifar10
+from bench.workload import make_optimizer, prepare_model
+from models import get_model
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture(scope="module")
+def train_split():
+    cifar = synthetic_cifar10(0)
+    return Split(cifar.train.images[:2_048], cifar.train.labels[:2_048])
+
+
+def size(train_split, batch_size, round_seconds, max_images):
+    net = prepare_model(get_model("tutorial"), CPU)
+    batches = make_loader(train_split, "device", "tutorial", batch_size, device=CPU)
+    return sized_epoch(net, make_optimizer(net), batches, CPU, batch_size, round_seconds, max_images)
+
+
+@pytest.mark.parametrize("batch_size", [4, 32, 512])
+def test_a_round_is_at_least_two_whole_batches(train_split, batch_size):
+    images = size(train_split, batch_size, round_seconds=0.0, max_images=2_048)
+    assert images == MIN_BATCHES_PER_ROUND * batch_size
+
+
+@pytest.mark.parametrize("batch_size", [4, 512])
+def test_a_round_never_exceeds_the_profiles_epoch(train_split, batch_size):
+    assert size(train_split, batch_size, round_seconds=1e9, max_images=1_024) == 1_024
+
+
+def test_the_cap_wins_over_the_floor(train_split):
+    # Fewer images allowed than two batches (the profile's epoch, or the data set's size):
+    # the cap wins; the epoch then stops at the batch that reaches it and records what it ran.
+    assert size(train_split, 512, round_seconds=0.0, max_images=600) == 600
