@@ -11,16 +11,15 @@ Sweeps run in a child process, as a user's would (see tests/test_plugin.py).
 """
 
 import json
-import os
 import shutil
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.sweep_project import lay_out
+
 DATA = Path(__file__).parent / "data"
 # Loader cases only: their rounds do a fixed amount of work (as epoch rounds do), so their
 # medians compare across runs. Two batch sizes give two cases: one to regress, one to pass.
@@ -39,16 +38,7 @@ IGNORE_MACHINE_INFO = ["-W",
 @pytest.fixture
 def project(pytester, monkeypatch):
     """A folder laid out like the repository, warnings as errors as in pyproject.toml."""
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    pytester.makeconftest('pytest_plugins = ["bench.plugin"]')
-    pytester.makeini(textwrap.dedent("""\
-        [pytest]
-        python_files = test_*.py bench_*.py
-        python_functions = test_* bench_*
-        filterwarnings = error
-        """))
-    shutil.copy(ROOT / "bench" / "bench_loader.py", pytester.path / "bench_loader.py")
-    return pytester
+    return lay_out(pytester, monkeypatch, ["bench_loader.py"], warnings_as_errors=True)
 
 
 def _our_result_files() -> list[Path]:

@@ -5,18 +5,15 @@ start DataLoader workers, which must not leak into this test process.
 """
 
 import json
-import os
-import shutil
 import textwrap
-from pathlib import Path
 
 import pytest
 import torch
 
 from bench.grid import grid_from_options
 from bench.sweep import Sweep
+from tests.sweep_project import lay_out
 
-ROOT = Path(__file__).resolve().parent.parent
 CASE_FILES = ["bench_loader.py", "bench_step.py", "bench_epoch.py"]
 # The smallest sweep that still runs every group: one batch size, no workers, tiny epochs.
 TINY = ["--benchmark", "--bench-profile", "quick", "--bench-batch-sizes", "16", "--bench-workers", "0",
@@ -27,16 +24,7 @@ TINY = ["--benchmark", "--bench-profile", "quick", "--bench-batch-sizes", "16", 
 @pytest.fixture
 def project(pytester, monkeypatch):
     """A folder laid out like the repository: the plugin registered, the real case files."""
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    pytester.makeconftest('pytest_plugins = ["bench.plugin"]')
-    pytester.makeini(textwrap.dedent("""\
-        [pytest]
-        python_files = test_*.py bench_*.py
-        python_functions = test_* bench_*
-        """))
-    for name in CASE_FILES:
-        shutil.copy(ROOT / "bench" / name, pytester.path / name)
-    return pytester
+    return lay_out(pytester, monkeypatch, CASE_FILES)
 
 
 def results_file(pytester) -> dict:
