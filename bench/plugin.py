@@ -117,7 +117,6 @@ class SweepSession:
         self.sweep = sweep
         self.results_dir = results_dir
         self.started = started
-        self.facts: dict | None = None
         self._machine_info: dict | None = None
         self.commit_info: dict | None = None
         self.path: Path | None = None
@@ -131,7 +130,7 @@ class SweepSession:
         """
         if self._machine_info is None:
             info = self.config._benchmarksession.get_machine_info()
-            self.facts = machine.collect(
+            info["cifarbench"] = machine.collect(
                 info.get("cpu") or {},
                 devices=list(self.sweep.grid.devices),
                 label=self.config.getoption("bench_label"),
@@ -139,16 +138,20 @@ class SweepSession:
                 price_per_hour=self.config.getoption("bench_price_per_hour"),
                 measure_peak=not self.config.getoption("bench_no_peak"),
             )
-            info["cifarbench"] = self.facts
             self._machine_info = info
         return self._machine_info
+
+    @property
+    def facts(self) -> dict | None:
+        """Our machine facts, once measured (None before the session starts)."""
+        return self._machine_info["cifarbench"] if self._machine_info is not None else None
 
     def save(self, complete: bool = False) -> Path:
         """Write every benchmark finished so far (pytest-benchmark's JSON) to the results file."""
         bs = self.config._benchmarksession
         machine_info = self.machine_info()
         if self.path is None:
-            self.path = results_path(self.results_dir, self.facts["label"], self.started)
+            self.path = results_path(self.results_dir, machine_info["cifarbench"]["label"], self.started)
         if self.commit_info is None:
             self.commit_info = self.config.hook.pytest_benchmark_generate_commit_info(config=self.config)
         output = self.config.hook.pytest_benchmark_generate_json(
