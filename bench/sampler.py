@@ -10,6 +10,8 @@ stops and joins that thread, whatever happened inside the block.
   counters per sample serves the system and every core, needs no per-thread priming, and is
   not rounded (psutil rounds to 0.1). Process percents are of one core, as `top` shows them
   (a process busy on 4 cores reads 400); system and per-core percents are of their cores.
+  `other_cpu_pct` is what processes outside this process tree used (percent of one core):
+  the evidence that another program competed with the case for the cores.
 - GPU (NVML through `pynvml`, from nvidia-ml-py): utilization, memory, power, SM clock,
   temperature, PCIe throughput, clock event (throttle) reasons, and the energy counter's
   delta over the whole window. `gpu_indices` number GPUs as CUDA does in this process;
@@ -602,6 +604,12 @@ class Sampler:
         count, workers_pct = self._workers.read(now_s)
         row["workers_count"] = float(count)
         row["workers_cpu_pct"] = workers_pct
+        if system_pct is not None and "proc_cpu_pct" in row:
+            # What the rest of the machine used, in percent of one core: every core's busy
+            # time less this process tree's. Counters are read microseconds apart, so the
+            # difference can dip below zero by a rounding; clamped.
+            machine_pct = system_pct * len(pairs)
+            row["other_cpu_pct"] = max(machine_pct - row["proc_cpu_pct"] - workers_pct, 0.0)
 
     def _sample_gpu(self, gpu: _Gpu, row: dict[str, float]) -> None:
         nvml = self._nvml

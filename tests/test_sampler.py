@@ -30,7 +30,7 @@ from bench.sampler import (
 
 INTERVAL_S = 0.01
 CPU_METRICS = ("cpu_pct", "cpu_core_pct_max", "cpu_core_pct_mean", "cpu_cores_busy", "proc_cpu_pct",
-               "proc_rss_mib", "workers_cpu_pct", "workers_count")
+               "proc_rss_mib", "workers_cpu_pct", "workers_count", "other_cpu_pct")
 GPU_SUFFIXES = ("util_pct", "mem_util_pct", "mem_used_mib", "power_w", "sm_clock_mhz", "temp_c",
                 "pcie_tx_mib_per_sec", "pcie_rx_mib_per_sec")
 SUMMARY_KEYS = {"mean", "p50", "p95", "max", "n"}
@@ -187,6 +187,26 @@ def test_cpu_only_records_every_field():
     assert facts["wall_seconds"] > 0
     assert facts["thread_cpu_pct_of_one_core"] >= 0
     assert facts["sampling_wall_seconds"] > 0
+
+
+def test_a_busy_process_outside_the_tree_shows_as_other_cpu():
+    """The evidence the trust verdict reads: a busy loop in a process the sampler does not
+    follow (here: it follows an idle child instead) counts as other processes' CPU."""
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)  # both started
+        with Sampler(interval_s=INTERVAL_S, pid=idle.pid) as sampler:
+            time.sleep(0.5)
+        other = sampler.summary()["other_cpu_pct"]
+    finally:
+        for process in (idle, busy):
+            process.kill()
+            process.wait()
+    # The busy loop holds a core (100%) when it runs; on two cores shared with this test
+    # process it still gets well over half of one.
+    assert other["mean"] > 50.0
+    assert sampler.summary()["proc_cpu_pct"]["mean"] < 10.0
 
 
 def test_one_gpu_metrics_in_their_units(monkeypatch):
