@@ -1,16 +1,22 @@
 """End to end: a training epoch through the input pipeline, then the evaluation pass.
 
-Timed: one training epoch of `--bench-epoch-images` images, or, by default, as many as last
-about the profile's `epoch_round_seconds` at the rate measured on a calibration pass (at most
-the profile's `epoch_images`); a subset of the 50,000 is projected to a full epoch and
-labelled `projected`. The epoch runs from the DataLoader
-(or the device-resident pipeline) through the copy to the device, forward, backward and the
-SGD step, as the tutorial's loop does. Each round ends with a device synchronization.
+Timed: one training epoch per round. With `--bench-epoch-images N`, every round trains the
+smallest whole number of batches that holds N images (fixed work: rounds compare across runs
+and machines). By default a round is sized from the rate measured on a calibration pass
+(`sized_epoch`): at least `MIN_BATCHES_PER_ROUND` batches and at least the preset's
+`epoch_round_seconds`, at most the whole 50,000-image epoch; where 20 batches would take
+longer than `MAX_ROUND_SECONDS`, whole batches for about that long instead (at least two).
+A subset of the 50,000 is projected to a full epoch, labelled `projected`, with the images
+it was projected from in `epoch_images`. The epoch runs from the DataLoader (or the
+device-resident pipeline) through the copy to the device, forward, backward and the SGD
+step, as the tutorial's loop does. Each round ends with a device synchronization.
 Not timed: building the data set, starting the workers (they persist across rounds), the
-warm-up and calibration passes, and the evaluation pass afterwards (its seconds and accuracy are recorded).
+warm-up and calibration passes, and the evaluation pass afterwards (its seconds and accuracy
+are recorded).
 Run: pytest --benchmark -k bench_epoch
 """
 
+import math
 import time
 
 import pytest
@@ -22,21 +28,31 @@ from bench.timing import synchronize
 from bench.workload import evaluate, make_optimizer, prepare_model, train_epoch
 from models import flops_per_image, get_model
 
-# At least two batches a round: the first includes the pipeline's first fetch, the second
-# runs in steady state. Only slow devices hit this floor (a batch longer than half the
-# round), and there a batch's compute dwarfs its fetch.
-MIN_BATCHES_PER_ROUND = 2
+# Enough batches that the first batch's start-up and a last partial batch weigh little in
+# a figure projected to 50,000 images.
+MIN_BATCHES_PER_ROUND = 20
+# Unless 20 batches take longer than this (ResNet-18 at batch 512 on two CPU cores takes
+# about 14 s a batch): then whole batches for about this long, which already averages well.
+MAX_ROUND_SECONDS = 30.0
+MIN_SLOW_BATCHES = 2
 # Short passes that still start every worker and warm the allocator on fast configurations.
 WARM_IMAGES = 512
 
 
+def batches_for(images_per_sec: float, batch_size: int, round_seconds: float) -> int:
+    """Batches a default-sized round trains at the measured rate (the rule in the docstring)."""
+    batch_seconds = batch_size / images_per_sec
+    if MIN_BATCHES_PER_ROUND * batch_seconds > MAX_ROUND_SECONDS:
+        return max(MIN_SLOW_BATCHES, math.ceil(MAX_ROUND_SECONDS / batch_seconds))
+    return max(MIN_BATCHES_PER_ROUND, math.ceil(round_seconds / batch_seconds))
+
+
 def sized_epoch(net, optimizer, batches, device, batch_size: int, round_seconds: float, max_images: int) -> int:
-    """Images for an epoch of about `round_seconds`: whole batches, at least two, at most `max_images`.
+    """Images for a default-sized epoch round: whole batches by `batches_for`, at most `max_images`.
 
     A first pass (one batch, or 512 images) starts the workers and warms the device up; a
     second one (two batches, or 512 images) measures the rate the timed epochs are sized from.
-    Both stay short on purpose: on a slow device (ResNet-18 at batch 512 on two CPU cores takes
-    about 14 s a batch) longer passes cost minutes per case.
+    Both stay short on purpose: on a slow device longer passes cost minutes per case.
     """
     warm_images = min(max_images, max(batch_size, WARM_IMAGES))
     calibration_images = min(max_images, max(2 * batch_size, WARM_IMAGES))
@@ -46,8 +62,7 @@ def sized_epoch(net, optimizer, batches, device, batch_size: int, round_seconds:
     result = train_epoch(net, optimizer, batches, device, max_images=calibration_images)
     synchronize(device)  # host-device sync point
     images_per_sec = result.images / (time.perf_counter() - started)
-    batches_wanted = max(MIN_BATCHES_PER_ROUND, round(images_per_sec * round_seconds / batch_size))
-    return min(max_images, batches_wanted * batch_size)
+    return min(max_images, batches_for(images_per_sec, batch_size, round_seconds) * batch_size)
 
 
 @pytest.mark.benchmark(group="epoch")
@@ -66,7 +81,9 @@ def bench_epoch(benchmark, sweep, model, device, loader, transform, batch_size, 
             pin_memory=pin_memory, device=device, persistent_workers=True, seed=sweep.seed,
         )
         epoch_images = min(grid.epoch_images, len(sweep.data.train.labels))
-        if grid.epoch_round_seconds is not None:
+        if benchmark.disabled:  # a smoke run: two batches, once
+            epoch_images = min(epoch_images, MIN_SLOW_BATCHES * batch_size)
+        elif grid.epoch_round_seconds is not None:
             epoch_images = sized_epoch(net, optimizer, train_batches, device, batch_size,
                                        grid.epoch_round_seconds, epoch_images)
         results = []
@@ -88,16 +105,21 @@ def bench_epoch(benchmark, sweep, model, device, loader, transform, batch_size, 
         accuracy = evaluate(net, eval_batches, device)  # ends with .item(): synchronized
         eval_seconds = time.perf_counter() - started
 
-    timed = results[-len(benchmark.stats.stats.data):]
+    timed = results[-sweep.rounds_done(benchmark):]
     images_per_round = sum(result.images for result in timed) / len(timed)
+    batches_per_round = sum(result.batches for result in timed) / len(timed)
     losses = [result.loss_mean for result in timed]
     if not all(map(torch.isfinite, torch.tensor(losses))):
         pytest.fail(f"training loss is not finite: {losses}")
+    if benchmark.disabled:
+        return  # a smoke run: the epoch ran once, untimed; nothing to record
     median_seconds = benchmark.stats.stats.median
     projected = images_per_round < FULL_EPOCH_IMAGES
     sweep.record(
         benchmark, sampler, device,
         images_per_round=images_per_round,
+        projected_batches=round(batches_per_round) if projected else None,
+        batches_per_round=batches_per_round,
         flops_per_image=flops_per_image(model)["train"],
         epoch_images=images_per_round,
         epoch_seconds=median_seconds,

@@ -62,7 +62,7 @@ def bench_loader(benchmark, sweep, loader, transform, batch_size, num_workers, p
         sampler = sweep.measure(benchmark, one_round, sync_device, sweep.grid.rounds)
     finally:
         stream.close()
-    timed = served[-len(benchmark.stats.stats.data):]
+    timed = served[-sweep.rounds_done(benchmark):]
     sweep.record(
         benchmark, sampler, device,
         images_per_round=sum(timed) / len(timed),

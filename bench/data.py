@@ -114,10 +114,19 @@ def real_cifar10(root: Path, download: bool = False) -> Cifar10:
                 "cifar-10-python.tar.gz there (it makes 'cifar-10-batches-py'), or add "
                 "--bench-download to download it."
             )
+    if download:
+        try:
+            CIFAR10(root=str(root), train=True, download=True)  # a no-op when the files are there
+        except Exception as error:  # URLError, HTTPError, TimeoutError, OSError: no network, no room
+            raise DataError(
+                f"downloading CIFAR-10 into {root} failed ({type(error).__name__}: {error}). Without "
+                f"network here, fetch cifar-10-python.tar.gz ({CIFAR10.url}) on another machine, "
+                f"extract it into {root} (it makes 'cifar-10-batches-py') and run without --bench-download."
+            ) from error
     splits = {}
     for name, train in (("train", True), ("test", False)):
         try:
-            dataset = CIFAR10(root=str(root), train=train, download=download)
+            dataset = CIFAR10(root=str(root), train=train, download=False)
         except RuntimeError as error:  # torchvision: "Dataset not found or corrupted."
             raise DataError(
                 f"CIFAR-10 under {root} is missing or corrupt ({error}). torchvision checks "

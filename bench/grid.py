@@ -1,8 +1,12 @@
-"""The sweep's grid: profiles, axis values from the command line, and the cases they make.
+"""The sweep's grid: presets, axis values from the command line, and the cases they make.
 
-A profile (`quick`, `standard`, `full`) gives every axis its values and the sizes of the
-timed work; `--bench-devices`, `--bench-models`, ... override single axes. Axes are the
-parametrize argnames of the cases and the column names of the report.
+A preset (`smoke`, `quick`, `standard`, `full`; `--bench-sweep`) gives every axis its values
+and the sizes of the timed work; `--bench-devices`, `--bench-models`, ... override single
+axes. Axes are the parametrize argnames of the cases and the column names of the report.
+
+What the user names explicitly always runs: the preset's trims (the CPU batch cap, the
+first transform only for epochs, large batches on the device pipeline only) apply to the
+preset's own values, and `Grid.left_out()` lists them at the start of the sweep.
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import torch
 from bench.data import LOADERS, TRANSFORMS
 from models import MODELS
 
-PROFILES = ("quick", "standard", "full")
+PRESETS = ("smoke", "quick", "standard", "full")
+DEFAULT_PRESET = "standard"
 
 # The benchmark groups and the axes each one sweeps, in id order.
 GROUP_AXES: dict[str, tuple[str, ...]] = {
@@ -25,6 +30,9 @@ GROUP_AXES: dict[str, tuple[str, ...]] = {
     "train_step": ("model", "device", "batch_size", "amp", "channels_last"),
     "epoch": ("model", "device", "loader", "transform", "batch_size", "num_workers"),
 }
+# The grid's field for each axis the command line can set.
+AXIS_FIELDS = {"devices": "device", "models": "model", "batch_sizes": "batch_size", "workers": "num_workers",
+               "loaders": "loader", "transforms": "transform"}
 
 
 class GridError(ValueError):
@@ -54,7 +62,7 @@ def canonical_device(name: str) -> str:
 class Grid:
     """Every axis's values plus the amount of work each timed round does."""
 
-    profile: str
+    preset: str
     devices: tuple[str, ...]
     models: tuple[str, ...]
     batch_sizes: tuple[int, ...]
@@ -68,22 +76,27 @@ class Grid:
     epoch_rounds: int
     warmup_rounds: int = 1
     eval_images: int = 10_000
-    # Timed epochs are sized to last about this long (at most `epoch_images`), from a
-    # measured rate; None, or an explicit --bench-epoch-images, times exactly `epoch_images`.
+    # Timed epochs are sized from a measured rate (see bench/bench_epoch.py `sized_epoch`) to
+    # last about this long, at most `epoch_images`; None (an explicit --bench-epoch-images)
+    # trains exactly the whole batches that hold `epoch_images`, every round.
     epoch_round_seconds: float | None = None
-    # Batch sizes above this are left out on the CPU, where they cost minutes a case and
-    # answer nothing a smaller batch does not (None: no cap).
+    # Preset batch sizes above this are left out on the CPU, where they cost minutes a case and
+    # answer nothing a smaller batch does not (None: no cap). Named batch sizes always run.
     max_cpu_batch_size: int | None = None
+    # Preset batch sizes from this one up run on the device pipeline only (None: all pipelines).
+    device_pipeline_only_from_batch_size: int | None = None
     pin_memory: tuple[bool, ...] = (False,)
     amp: dict[str, tuple[bool, ...]] = field(default_factory=dict)
     channels_last: dict[str, tuple[bool, ...]] = field(default_factory=dict)
+    # The axes the user named on the command line (fields of AXIS_FIELDS): never trimmed.
+    explicit: frozenset[str] = frozenset()
 
     def cases(self, group: str) -> list[dict]:
-        """The parameter combinations of a group, impossible ones left out.
+        """The parameter combinations of a group, impossible ones and the preset's trims left out.
 
         Left out (not skipped): the `device` pipeline with workers or pinned memory, which it
-        does not use; CPU cases above `max_cpu_batch_size`. Devices absent from this machine
-        stay in, and their cases skip.
+        does not use; the preset's trims (`left_out`). Devices absent from this machine are
+        refused earlier when named (`check_devices`); the preset lists only present ones.
         """
         axes = GROUP_AXES[group]
         values = {
@@ -91,7 +104,7 @@ class Grid:
             "num_workers": self.workers, "loader": self.loaders, "transform": self.transforms,
             "pin_memory": self.pin_memory,
         }
-        if group == "epoch":
+        if group == "epoch" and "transforms" not in self.explicit:
             values["transform"] = self.transforms[:1]
         combos = []
         for device in self.devices if "device" in axes else (None,):
@@ -102,11 +115,38 @@ class Grid:
                 case = dict(zip(axes, combo, strict=False))
                 if case.get("loader") == "device" and (case.get("num_workers") or case.get("pin_memory")):
                     continue
-                if (device == "cpu" and self.max_cpu_batch_size is not None
-                        and case["batch_size"] > self.max_cpu_batch_size):
+                if self._trimmed(case, device):
                     continue
                 combos.append(case)
         return combos
+
+    def _trimmed(self, case: dict, device: str | None) -> bool:
+        if "batch_sizes" in self.explicit:
+            return False
+        if device == "cpu" and self.max_cpu_batch_size is not None and case["batch_size"] > self.max_cpu_batch_size:
+            return True
+        large = self.device_pipeline_only_from_batch_size
+        return large is not None and case["batch_size"] >= large and case.get("loader", "device") != "device"
+
+    def left_out(self) -> list[str]:
+        """What the preset trims, in sentences for the start of the sweep (named axes are never trimmed)."""
+        notes = []
+        if len(self.transforms) > 1 and "transforms" not in self.explicit:
+            notes.append(f"epoch cases use the transform {self.transforms[0]!r} only "
+                         f"(name them with --bench-transforms {','.join(self.transforms)} to time them all)")
+        if "batch_sizes" not in self.explicit:
+            capped = [size for size in self.batch_sizes
+                      if self.max_cpu_batch_size is not None and size > self.max_cpu_batch_size]
+            if capped and "cpu" in self.devices:
+                notes.append(f"cpu: batch sizes {', '.join(map(str, capped))} are left out of forward, "
+                             f"train_step and epoch (minutes a case on a CPU); name them with --bench-batch-sizes")
+            large = self.device_pipeline_only_from_batch_size
+            if large is not None and any(size >= large for size in self.batch_sizes):
+                notes.append(f"batch sizes from {large} up run on the device pipeline only; "
+                             "name them with --bench-batch-sizes for every pipeline")
+        if "device" in self.loaders and any(self.workers):
+            notes.append("the device pipeline runs without workers or pinned memory (it uses neither)")
+        return notes
 
 
 def parse_list(option: str, text: str | None, valid: tuple | None = None, kind=str) -> tuple | None:
@@ -145,28 +185,51 @@ def parse_devices(text: str | None) -> tuple[str, ...] | None:
     return tuple(dict.fromkeys(canonical_device(device) for device in devices))
 
 
-def default_grid(profile: str) -> Grid:
-    """The profile's grid, adapted to this machine's cores and devices."""
-    if profile not in PROFILES:
-        raise GridError(f"--bench-profile: {profile!r} is not one of: {', '.join(PROFILES)}")
+def check_devices(devices: tuple[str, ...]) -> None:
+    """Refuse devices this machine does not have: a GPU job must not pass without a GPU."""
+    present = available_devices()
+    for device in devices:
+        if device in present:
+            continue
+        if device.startswith("cuda") and not torch.cuda.is_available():
+            raise GridError(f"--bench-devices: {device} is not available: CUDA is not available on this "
+                            f"machine (torch {torch.__version__}, CUDA build {torch.version.cuda})")
+        raise GridError(f"--bench-devices: {device} is not available; this machine has: {', '.join(present)}")
+
+
+def default_grid(preset: str) -> Grid:
+    """The preset's grid, adapted to this machine's cores and devices."""
+    if preset not in PRESETS:
+        raise GridError(f"--bench-sweep: {preset!r} is not one of: {', '.join(PRESETS)}")
     cores = usable_cores()
     devices = tuple(available_devices())
     cuda_devices = [device for device in devices if device.startswith("cuda")]
-    # One GPU is enough to answer "what does this shape do"; the full profile takes them all.
-    if profile != "full":
+    # One GPU is enough to answer "what does this shape do"; the full preset takes them all.
+    if preset != "full":
         devices = ("cpu", *cuda_devices[:1])
     amp, channels_last = device_axes(cuda_devices)
     pin_memory = (False, True) if cuda_devices else (False,)
-    if profile == "quick":
+    if preset == "smoke":
+        # Every group once on the first GPU: the tutorial's own settings (batch 4, 2 workers,
+        # PIL) and the device pipeline at a batch large enough for 1M images/s on an H100/H200,
+        # plus the CPU baseline of the tutorial's settings. Sized to fit a short GPU lease.
         return Grid(
-            profile=profile, devices=devices, models=("tutorial",), batch_sizes=(4, 128),
+            preset=preset, devices=devices, models=("tutorial",), batch_sizes=(4, 16_384),
+            workers=(0, 2), loaders=("pil", "device"), transforms=("tutorial",), epoch_images=50_000,
+            loader_round_images=2_048, step_round_seconds=0.05, rounds=3, epoch_rounds=2,
+            eval_images=2_048, epoch_round_seconds=1.0, max_cpu_batch_size=4,
+            device_pipeline_only_from_batch_size=1_024,
+        )
+    if preset == "quick":
+        return Grid(
+            preset=preset, devices=devices, models=("tutorial",), batch_sizes=(4, 128),
             workers=worker_counts(cores, 2), loaders=LOADERS, transforms=("tutorial",),
-            epoch_images=2_048, loader_round_images=2_048, step_round_seconds=0.05, rounds=3,
+            epoch_images=50_000, loader_round_images=2_048, step_round_seconds=0.05, rounds=3,
             epoch_rounds=2, eval_images=2_048, pin_memory=(False,), amp=amp, epoch_round_seconds=1.0,
         )
-    if profile == "standard":
+    if preset == "standard":
         return Grid(
-            profile=profile, devices=devices, models=("tutorial", "resnet18"),
+            preset=preset, devices=devices, models=("tutorial", "resnet18"),
             batch_sizes=(4, 32, 512, 4096), workers=worker_counts(cores, 3), loaders=LOADERS,
             transforms=TRANSFORMS, epoch_images=50_000, loader_round_images=8_192,
             step_round_seconds=0.1, rounds=5, epoch_rounds=3, pin_memory=pin_memory, amp=amp,
@@ -174,7 +237,7 @@ def default_grid(profile: str) -> Grid:
             max_cpu_batch_size=512,
         )
     return Grid(
-        profile=profile, devices=devices, models=tuple(MODELS),
+        preset=preset, devices=devices, models=tuple(MODELS),
         batch_sizes=(4, 16, 64, 256, 1024, 4096), workers=worker_counts(cores, 5),
         loaders=LOADERS, transforms=TRANSFORMS, epoch_images=50_000, loader_round_images=16_384,
         step_round_seconds=0.2, rounds=7, epoch_rounds=3, pin_memory=pin_memory, amp=amp,
@@ -207,12 +270,15 @@ def worker_counts(cores: int, how_many: int) -> tuple[int, ...]:
     return tuple(counts)
 
 
-def grid_from_options(profile: str, devices: str | None = None, models: str | None = None,
+def grid_from_options(preset: str, devices: str | None = None, models: str | None = None,
                       batch_sizes: str | None = None, workers: str | None = None,
                       loaders: str | None = None, transforms: str | None = None,
                       epoch_images: int | None = None) -> Grid:
-    """The profile's grid with the axes given on the command line put in place."""
-    grid = default_grid(profile)
+    """The preset's grid with the axes given on the command line put in place.
+
+    Named devices must exist on this machine (GridError otherwise).
+    """
+    grid = default_grid(preset)
     overrides = {
         "devices": parse_devices(devices),
         "models": parse_list("--bench-models", models, tuple(MODELS)),
@@ -223,18 +289,23 @@ def grid_from_options(profile: str, devices: str | None = None, models: str | No
     }
     if overrides["batch_sizes"] and 0 in overrides["batch_sizes"]:
         raise GridError("--bench-batch-sizes: batch sizes must be at least 1")
+    explicit = frozenset(name for name, value in overrides.items() if value is not None)
+    changes: dict = {name: value for name, value in overrides.items() if value is not None}
     if epoch_images is not None:
         if epoch_images < 1:
             raise GridError(f"--bench-epoch-images: {epoch_images} must be at least 1")
-        overrides["epoch_images"] = epoch_images
-        overrides["epoch_round_seconds"] = None  # asked for exactly: no sizing
-    grid = replace(grid, **{name: value for name, value in overrides.items() if value is not None})
+        changes["epoch_images"] = epoch_images
+        changes["epoch_round_seconds"] = None  # asked for exactly: fixed work, no sizing
+    grid = replace(grid, explicit=explicit, **changes)
     if overrides["devices"]:
+        check_devices(grid.devices)
         # Axes that depend on the device follow the devices asked for.
         amp, channels_last = device_axes(grid.devices)
-        if grid.profile == "quick":
+        if grid.preset in ("smoke", "quick"):
             channels_last = {}
-        grid = replace(grid, amp=amp, channels_last=channels_last)
+        has_cuda = any(device.startswith("cuda") for device in grid.devices)
+        grid = replace(grid, amp=amp, channels_last=channels_last,
+                       pin_memory=grid.pin_memory if has_cuda else (False,))
     return grid
 
 

@@ -2,11 +2,14 @@
 
 - Without `--benchmark`, the cases in `bench/bench_*.py` are not collected: `pytest` runs
   the tests alone. With it, only the cases run (tests/ is left out).
-- The cases' parametrize values come from the grid (`bench.grid`), chosen by
-  `--bench-profile` and the `--bench-*` axis options.
+- The cases' parametrize values come from the grid (`bench.grid`), chosen by the preset
+  (`--bench-sweep`) and the `--bench-*` axis options.
+- Before the first case: every option is checked (a usage error names the fix), the data
+  folder is read, the results file is claimed, and the preflight says how busy the machine is.
 - Machine facts go into `machine_info["cifarbench"]`; every finished case is saved at once
-  to `results/<label>_<UTC timestamp>.json`; the end prints a summary per group and builds
-  the HTML report of the results folder.
+  to `results/<label>_<UTC timestamp>.json` (`bench.session`); the end prints the best case
+  per group, the trust of the figures, the results file and the HTML report, last.
+- `--benchmark-disable` is a smoke run: every case runs its work once; nothing is timed or saved.
 """
 
 from __future__ import annotations
@@ -21,10 +24,12 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench import machine
-from bench.data import resolve_data_dir
-from bench.grid import GROUP_AXES, GridError, case_id, grid_from_options, usable_cores
-from bench.results import results_path, write_atomically
+from bench.data import DataError, resolve_data_dir
+from bench.grid import DEFAULT_PRESET, GROUP_AXES, GridError, case_id, grid_from_options, usable_cores
+from bench.preflight import run_preflight
+from bench.results import ResultsError, claim_results_path
+from bench.rootdir import ROOT, restart_rooted
+from bench.session import SweepSession
 from bench.sweep import Sweep
 
 CASE_FILE_PREFIX = "bench_"
@@ -34,8 +39,8 @@ def pytest_addoption(parser):
     group = parser.getgroup("cifarbench", "cifarbench benchmark sweep")
     group.addoption("--benchmark", action="store_true", default=False,
                     help="run the benchmark sweep in bench/ (the tests are not run)")
-    group.addoption("--bench-profile", default="standard",
-                    help="sweep size: quick, standard or full (default: standard)")
+    group.addoption("--bench-sweep", help=f"the preset: smoke, quick, standard or full (default: {DEFAULT_PRESET})")
+    group.addoption("--bench-profile", help="deprecated name of --bench-sweep")
     group.addoption("--bench-devices", help="comma-separated devices: cpu, cuda, cuda:N")
     group.addoption("--bench-models", help="comma-separated models: tutorial, resnet18")
     group.addoption("--bench-batch-sizes", help="comma-separated batch sizes, e.g. 4,128")
@@ -43,7 +48,8 @@ def pytest_addoption(parser):
     group.addoption("--bench-loaders", help="comma-separated input pipelines: pil, tensor, device")
     group.addoption("--bench-transforms", help="comma-separated transforms: tutorial, augmented")
     group.addoption("--bench-epoch-images", type=int,
-                    help="images per timed epoch; fewer than 50,000 are projected to a full epoch")
+                    help="images per timed epoch, exactly (whole batches), every round; fewer than "
+                         "50,000 are projected to a full epoch")
     group.addoption("--bench-threads", type=int,
                     help="CPU intra-op threads for torch (default: the usable cores)")
     group.addoption("--bench-label", help="name of this machine in the results, e.g. the instance shape")
@@ -62,15 +68,32 @@ def pytest_addoption(parser):
                     help="do not build the HTML report at the end")
     group.addoption("--bench-no-peak", action="store_true", default=False,
                     help="skip the peak-matmul microbenchmark in the machine facts")
+    group.addoption("--bench-no-preflight", action="store_true", default=False,
+                    help="skip the one-second check of how busy the machine is before the first case")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    """Only reached when the plugin is loaded as an entry point: fix a misrooted run (bench.rootdir)."""
+    restart_rooted(early_config, args)
+
+
+def _preset(config) -> tuple[str, str | None]:
+    """The preset and a deprecation note when it came from --bench-profile."""
+    sweep_option, profile_option = config.getoption("bench_sweep"), config.getoption("bench_profile")
+    if profile_option is not None and sweep_option is None:
+        return profile_option, "--bench-profile is deprecated: use --bench-sweep (same preset names)"
+    return sweep_option or DEFAULT_PRESET, None
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "bench_case: a cifarbench benchmark case (bench/bench_*.py)")
     if not config.getoption("benchmark"):
         return
+    preset, deprecation = _preset(config)
     try:
         grid = grid_from_options(
-            config.getoption("bench_profile"),
+            preset,
             devices=config.getoption("bench_devices"),
             models=config.getoption("bench_models"),
             batch_sizes=config.getoption("bench_batch_sizes"),
@@ -91,87 +114,67 @@ def pytest_configure(config):
     price = config.getoption("bench_price_per_hour")
     if price is not None and price < 0:
         raise pytest.UsageError(f"--bench-price-per-hour: {price} must not be negative")
+    sweep = Sweep(
+        grid=grid,
+        data_dir=resolve_data_dir(config.getoption("bench_data_dir")),
+        download=config.getoption("bench_download"),
+        sample_interval_s=interval_s,
+        cpu_threads=threads,
+    )
+    if sweep.data_dir is not None or sweep.download:
+        # Real data is read now: a missing, empty or corrupt folder stops the sweep before
+        # its first case, with one message.
+        try:
+            sweep.data  # noqa: B018 - loads and caches the data set
+        except DataError as error:
+            raise pytest.UsageError(str(error)) from None
+    smoke = bool(config.getoption("benchmark_disable")) and not config.getoption("benchmark_enable")
+    started = datetime.now(timezone.utc)
+    path = None
+    label = config.getoption("bench_label") or machine_label()
+    if not smoke:
+        try:
+            path = claim_results_path(Path(config.getoption("bench_results")), label, started)
+        except ResultsError as error:
+            raise pytest.UsageError(str(error)) from None
     # Set once for the whole sweep, and recorded: torch's default (all logical cores) can be
     # slower than fewer threads for small batches.
     torch.set_num_threads(threads)
-    started = datetime.now(timezone.utc)
-    config._cifarbench = SweepSession(
-        config=config,
-        sweep=Sweep(
-            grid=grid,
-            data_dir=resolve_data_dir(config.getoption("bench_data_dir")),
-            download=config.getoption("bench_download"),
-            sample_interval_s=interval_s,
-            cpu_threads=threads,
-        ),
-        results_dir=Path(config.getoption("bench_results")),
-        started=started,
-    )
+    preflight = None if config.getoption("bench_no_preflight") else run_preflight(usable_cores=usable_cores())
+    # A case that fails before its timed rounds never used the benchmark fixture; the
+    # failure is its report, not a second error from pytest-benchmark's teardown warning.
+    config.addinivalue_line("filterwarnings", "ignore:Benchmark fixture was not used at all")
+    # One line per case, so the progress line after it reads as part of it.
+    config.option.verbose = max(config.option.verbose, 1)
+    config._cifarbench = SweepSession(config=config, sweep=sweep, label=label, path=path, started=started,
+                                      preflight=preflight, smoke=smoke)
+    config._cifarbench_notes = [note for note in (deprecation,) if note]
 
 
-class SweepSession:
-    """The plugin's state for one `pytest --benchmark` run."""
-
-    def __init__(self, config, sweep: Sweep, results_dir: Path, started: datetime):
-        self.config = config
-        self.sweep = sweep
-        self.results_dir = results_dir
-        self.started = started
-        self._machine_info: dict | None = None
-        self.commit_info: dict | None = None
-        self.path: Path | None = None
-        self.interrupted = False
-
-    def machine_info(self) -> dict:
-        """pytest-benchmark's machine_info with our facts under "cifarbench", made once.
-
-        Made once per sweep: py-cpuinfo alone takes about a second, and the results file is
-        rewritten after every case.
-        """
-        if self._machine_info is None:
-            info = self.config._benchmarksession.get_machine_info()
-            info["cifarbench"] = machine.collect(
-                info.get("cpu") or {},
-                devices=list(self.sweep.grid.devices),
-                label=self.config.getoption("bench_label"),
-                threads=self.sweep.cpu_threads,
-                price_per_hour=self.config.getoption("bench_price_per_hour"),
-                measure_peak=not self.config.getoption("bench_no_peak"),
-            )
-            self._machine_info = info
-        return self._machine_info
-
-    @property
-    def facts(self) -> dict | None:
-        """Our machine facts, once measured (None before the session starts)."""
-        return self._machine_info["cifarbench"] if self._machine_info is not None else None
-
-    def save(self, complete: bool = False) -> Path:
-        """Write every benchmark finished so far (pytest-benchmark's JSON) to the results file."""
-        bs = self.config._benchmarksession
-        machine_info = self.machine_info()
-        if self.path is None:
-            self.path = results_path(self.results_dir, machine_info["cifarbench"]["label"], self.started)
-        if self.commit_info is None:
-            self.commit_info = self.config.hook.pytest_benchmark_generate_commit_info(config=self.config)
-        output = self.config.hook.pytest_benchmark_generate_json(
-            config=self.config, benchmarks=bs.benchmarks, include_data=True,
-            machine_info=machine_info, commit_info=self.commit_info,
-        )
-        output["cifarbench"] = {
-            "profile": self.sweep.grid.profile,
-            "complete": complete,
-            "interrupted": self.interrupted,
-            "started": self.started.isoformat(),
-            "data": "synthetic" if self.sweep.data_dir is None else str(self.sweep.data_dir),
-            "cases": self.sweep.outcomes,
-        }
-        write_atomically(self.path, output)
-        return self.path
+def machine_label() -> str:
+    """The default label, known before the machine facts are collected."""
+    from bench.machine import default_label, gpu_facts
+    return default_label(gpu_facts())
 
 
 def _session(config) -> SweepSession | None:
     return getattr(config, "_cifarbench", None)
+
+
+def pytest_report_header(config):
+    state = _session(config)
+    if state is None:
+        return None
+    grid = state.sweep.grid
+    lines = [f"cifarbench: preset {grid.preset}, devices {', '.join(grid.devices)}, "
+             f"{state.sweep.cpu_threads} torch threads"]
+    lines += [f"cifarbench: {note}" for note in config._cifarbench_notes]
+    lines += [f"cifarbench: left out by the preset: {note}" for note in grid.left_out()]
+    if state.smoke:
+        lines.append("cifarbench: smoke run (--benchmark-disable): every case runs once; nothing is timed or saved")
+    if state.preflight is not None:
+        lines.append(("cifarbench: " if state.preflight.quiet else "cifarbench: WARNING ") + state.preflight.message)
+    return lines
 
 
 def pytest_ignore_collect(collection_path: Path, config):
@@ -206,6 +209,12 @@ def pytest_generate_tests(metafunc):
     )
 
 
+def pytest_collection_finish(session):
+    state = _session(session.config)
+    if state is not None:
+        state.progress.total = len(session.items)
+
+
 @pytest.fixture(scope="session")
 def sweep(request) -> Sweep:
     """The sweep's shared state; the data set is built on first use."""
@@ -217,9 +226,10 @@ def sweep(request) -> Sweep:
 
 def pytest_sessionstart(session):
     state = _session(session.config)
-    if state is not None:
+    if state is not None and not state.smoke:
         # Measured before the first case, not between cases; the data set builds lazily.
         state.machine_info()
+        state.save()  # the claimed file holds a valid document from the start
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):
@@ -234,7 +244,17 @@ def pytest_runtest_makereport(item, call):
     outcome = yield
     report = outcome.get_result()
     state = _session(item.config)
-    if state is None or (report.when != "call" and report.passed):
+    if state is None:
+        return
+    if report.when == "call":
+        state.finished.add(item.nodeid)
+        if report.passed:
+            state.measured.add(item.nodeid)
+        elif report.failed:
+            fixture = getattr(item, "funcargs", {}).get("benchmark")
+            if fixture is not None:
+                fixture.skipped = True  # reported once, as the failure; see pytest_configure
+    if report.when != "call" and report.passed:
         return
     marker = item.get_closest_marker("benchmark")
     callspec = getattr(item, "callspec", None)
@@ -261,39 +281,95 @@ def _reason(report) -> str | None:
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_protocol(item, nextitem):
     """Save after every case: what is measured is on disk before the next case starts."""
-    yield
     state = _session(item.config)
     if state is not None:
-        state.save()
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session, exitstatus):
-    state = _session(session.config)
+        state.running = item.nodeid
+        state.progress.start_case()
+    outcome = yield
     if state is None:
         return
-    state.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
-    if state.path is None and not state.sweep.outcomes:
-        return  # nothing ran (--collect-only, no case selected): no empty results file
-    state.save(complete=not state.interrupted)
+    state.running = None
+    seconds = state.progress.finish_case()
+    if outcome.excinfo is not None and item.nodeid not in state.finished:
+        # Ctrl-C (or another exit) inside the case's call: it never finished its rounds.
+        state.sweep.outcomes.append(_interrupted_case(item.nodeid))
+    state.prune()
+    state.save()
+    if state.write_error is not None:
+        item.session.shouldstop = f"cifarbench: {state.write_error}"
+    reporter = item.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        left = state.progress.seconds_left()
+        reporter.write_line(
+            f"    {seconds:.1f} s; {state.progress.done}/{state.progress.total} cases done"
+            + (f", about {_duration(left)} left" if left is not None else ""))
 
 
+def _interrupted_case(nodeid: str) -> dict:
+    return {"nodeid": nodeid, "group": None, "params": {}, "when": "call", "outcome": "interrupted",
+            "reason": "cut short; not saved as a measurement", "duration_s": None}
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_sessionfinish(session, exitstatus):
+    """Before pytest-benchmark's own summary: drop a case cut short; after it, the last save."""
+    state = _session(session.config)
+    if state is not None:
+        state.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
+        if state.running is not None:
+            state.sweep.outcomes.append(_interrupted_case(state.running))
+        state.prune()
+        if state.path is not None and not state.sweep.outcomes and not state.measured:
+            # Nothing ran (--collect-only, no case selected): no empty results file.
+            state.path.unlink(missing_ok=True)
+            state.path = None
+    yield
+    if state is None or state.path is None:
+        return
+    state.save(complete=not state.interrupted and state.write_error is None)
+    if state.write_error is not None:
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+
+
+@pytest.hookimpl(trylast=True)
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
-    """The best configuration per group, the results file, and the HTML report."""
+    """Last, after pytest-benchmark's tables: best per group, trust, results file, report."""
     state = _session(config)
     if state is None:
         return
     write = terminalreporter.write_line
     terminalreporter.section("cifarbench")
-    for group, best in best_per_group(config._benchmarksession.benchmarks).items():
+    if state.smoke:
+        write("smoke run (--benchmark-disable): every case ran its work once; nothing was timed or saved")
+        return
+    for group, best in best_per_group(state.measurements()).items():
         write(f"{group:>10}: {best['images_per_sec']:>12,.0f} images/s  {best['name']}")
+    levels = state.trust_levels()
+    if levels:
+        write("trust: " + ", ".join(f"{count} {level}" for level, count in sorted(levels.items()))
+              + ("  (invalid figures were measured while other processes used the CPU: "
+                 "measure again on a quiet machine)" if levels.get("invalid") else ""))
+    if state.preflight is not None and not state.preflight.quiet:
+        write(state.preflight.message)
+    if state.write_error is not None:
+        write(f"stopped: {state.write_error}")
     if state.path is not None:
         write(f"results: {state.path}")
     if state.interrupted:
-        write("interrupted: the cases finished so far are saved above")
-    if config.getoption("bench_no_report") or state.path is None:
+        write(f"interrupted: {len(state.measured)} measured cases are saved above"
+              + ("; the case in progress was dropped" if any(case["outcome"] == "interrupted"
+                                                            for case in state.sweep.outcomes) else ""))
+    if config.getoption("bench_no_report") or state.path is None or not state.measured:
         return
-    report = build_report(state.results_dir)
+    report = build_report(state.path.parent)
     if report is not None:
         write(report)
 
@@ -330,6 +406,3 @@ def build_report(results_dir: Path) -> str | None:
     if completed.returncode != 0:
         return f"report: not built ({(completed.stderr or completed.stdout).strip().splitlines()[-1:]})"
     return f"report: {output}"
-
-
-ROOT = Path(__file__).resolve().parent.parent

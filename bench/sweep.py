@@ -19,8 +19,10 @@ from bench.data import Cifar10, load_cifar10
 from bench.grid import Grid
 from bench.sampler import Sampler, images_per_joule
 from bench.timing import synchronize, timed_rounds, warm_up
+from bench.trust import Trust, assess
 
 FULL_EPOCH_IMAGES = 50_000
+CPU_OUT_OF_MEMORY_MARKERS = ("DefaultCPUAllocator: can't allocate memory", "DefaultCPUAllocator: not enough memory")
 
 
 @dataclass
@@ -67,19 +69,35 @@ class Sweep:
         """Turn running out of device memory into a skip with its reason; the sweep goes on."""
         try:
             yield
-        except torch.OutOfMemoryError as error:
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
-            first_line = str(error).splitlines()[0] if str(error) else "OutOfMemoryError"
-            pytest.skip(f"out of memory on {device} for {what}: {first_line}")
+        except (torch.OutOfMemoryError, MemoryError) as error:
+            self._skip_out_of_memory(device, what, error)
+        except RuntimeError as error:
+            # The CPU allocator raises a plain RuntimeError ("DefaultCPUAllocator: can't
+            # allocate memory"): the same situation as CUDA's OutOfMemoryError.
+            if not any(marker in str(error) for marker in CPU_OUT_OF_MEMORY_MARKERS):
+                raise
+            self._skip_out_of_memory(device, what, error)
+
+    @staticmethod
+    def _skip_out_of_memory(device: torch.device, what: str, error: BaseException):
+        if device.type == "cuda":
+            torch.cuda.empty_cache()
+        first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+        pytest.skip(f"out of memory on {device} for {what}: {first_line}")
 
     def measure(self, benchmark, work, device: torch.device | str, rounds: int,
-                warmup_rounds: int | None = None) -> Sampler:
+                warmup_rounds: int | None = None) -> Sampler | None:
         """Warm up, then time `rounds` rounds of `work` with the sampler running.
 
         The sampler covers the timed rounds only; peak memory is counted over them too.
+        Under --benchmark-disable the work runs once, untimed, and there is no sampler.
         """
         device = torch.device(device)
+        if benchmark.disabled:
+            # --benchmark-disable: a smoke run. The work runs once (pytest-benchmark calls the
+            # target once and keeps no stats); nothing is warmed up, sampled or recorded.
+            timed_rounds(benchmark, work, device, rounds=1)
+            return None
         warm_up(work, device, self.grid.warmup_rounds if warmup_rounds is None else warmup_rounds)
         gpu_indices = [device.index or 0] if device.type == "cuda" else []
         if device.type == "cuda":
@@ -90,11 +108,16 @@ class Sweep:
         return sampler
 
     def record(self, benchmark, sampler: Sampler | None, device: torch.device | None,
-               images_per_round: float, flops_per_image: float | None = None, **facts) -> None:
+               images_per_round: float, flops_per_image: float | None = None,
+               projected_batches: int | None = None, **facts) -> None:
         """Write the case's measured facts into `benchmark.extra_info`.
 
         `images_per_sec` comes from the median round, like the headline of the table.
+        `projected_batches`: batches per round of an epoch projected to a full one (for trust).
+        Under --benchmark-disable nothing was measured, and nothing is recorded.
         """
+        if benchmark.disabled:
+            return
         median_seconds = benchmark.stats.stats.median
         images_per_sec = images_per_round / median_seconds
         info = benchmark.extra_info
@@ -123,3 +146,19 @@ class Sweep:
                 info["energy_j_per_round"] = energy_j / rounds
                 info["images_per_joule"] = images_per_joule(images_per_round * rounds, energy_j)
         info.update(facts)
+        info["trust"] = self.trust(benchmark, sampler, images_per_round, projected_batches).as_dict()
+
+    @staticmethod
+    def trust(benchmark, sampler: Sampler | None, images_per_round: float, projected_batches: int | None) -> Trust:
+        """The case's trust verdict from its rounds and what the sampler saw during them."""
+        round_seconds = list(benchmark.stats.stats.data)
+        summary = sampler.summary() if sampler is not None else {}
+        other = summary.get("other_cpu_pct", {}).get("mean")
+        throttle = benchmark.extra_info.get("throttle_reasons", [])
+        return assess(round_seconds, other, images_timed=images_per_round * len(round_seconds),
+                      throttle_reasons=throttle, projected_batches=projected_batches)
+
+    @staticmethod
+    def rounds_done(benchmark) -> int:
+        """Timed rounds the case ran: its stats' rounds, or the one untimed run of a smoke run."""
+        return 1 if benchmark.disabled else len(benchmark.stats.stats.data)

@@ -114,6 +114,23 @@ def test_corrupt_data_directory_names_the_path_and_the_fix(tmp_path):
         load_cifar10(tmp_path)
 
 
+def test_a_failed_download_says_so_and_where_to_put_the_files(tmp_path, monkeypatch):
+    import urllib.error
+
+    import torchvision.datasets.cifar as torchvision_cifar
+
+    def no_network(url, *args, **kwargs):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(torchvision_cifar, "download_and_extract_archive", no_network)
+    with pytest.raises(DataError) as error:
+        load_cifar10(tmp_path / "cifar", download=True)
+    message = str(error.value)
+    assert f"downloading CIFAR-10 into {tmp_path / 'cifar'} failed (URLError" in message
+    assert "cifar-10-python.tar.gz" in message
+    assert "run without --bench-download" in message
+
+
 def test_asking_for_real_data_never_falls_back_to_synthetic(tmp_path):
     with pytest.raises(DataError):
         load_cifar10(tmp_path / "absent")

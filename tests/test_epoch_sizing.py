@@ -7,7 +7,7 @@ instead: no time wanted gives the floor of whole batches, unlimited time gives t
 import pytest
 import torch
 
-from bench.bench_epoch import MIN_BATCHES_PER_ROUND, sized_epoch
+from bench.bench_epoch import MAX_ROUND_SECONDS, MIN_BATCHES_PER_ROUND, MIN_SLOW_BATCHES, batches_for, sized_epoch
 from bench.data import Split, make_loader, synthetic_cifar10
 from bench.workload import make_optimizer, prepare_model
 from models import get_model
@@ -27,10 +27,19 @@ def size(train_split, batch_size, round_seconds, max_images):
     return sized_epoch(net, make_optimizer(net), batches, CPU, batch_size, round_seconds, max_images)
 
 
-@pytest.mark.parametrize("batch_size", [4, 32, 512])
-def test_a_round_is_at_least_two_whole_batches(train_split, batch_size):
+@pytest.mark.parametrize("batch_size", [4, 32])
+def test_a_round_is_at_least_twenty_whole_batches(train_split, batch_size):
     images = size(train_split, batch_size, round_seconds=0.0, max_images=2_048)
     assert images == MIN_BATCHES_PER_ROUND * batch_size
+
+
+def test_the_sizing_rule_at_its_ends():
+    # fast batches: at least 20, and at least the round's seconds
+    assert batches_for(images_per_sec=1_000, batch_size=10, round_seconds=0.0) == MIN_BATCHES_PER_ROUND
+    assert batches_for(images_per_sec=1_000, batch_size=10, round_seconds=1.0) == 100
+    # slow batches (20 would take over MAX_ROUND_SECONDS): whole batches for about that long
+    assert batches_for(images_per_sec=10, batch_size=100, round_seconds=1.0) == MAX_ROUND_SECONDS // 10
+    assert batches_for(images_per_sec=1, batch_size=100, round_seconds=1.0) == MIN_SLOW_BATCHES
 
 
 @pytest.mark.parametrize("batch_size", [4, 512])
@@ -39,6 +48,6 @@ def test_a_round_never_exceeds_the_profiles_epoch(train_split, batch_size):
 
 
 def test_the_cap_wins_over_the_floor(train_split):
-    # Fewer images allowed than two batches (the profile's epoch, or the data set's size):
+    # Fewer images allowed than the floor of batches (the preset's epoch, or the data set's size):
     # the cap wins; the epoch then stops at the batch that reaches it and records what it ran.
     assert size(train_split, 512, round_seconds=0.0, max_images=600) == 600

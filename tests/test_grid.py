@@ -1,9 +1,11 @@
 import pytest
+import torch
 
+from bench import grid as grid_module
 from bench.grid import GridError, case_id, default_grid, grid_from_options, worker_counts
 
 
-def test_quick_profile_covers_all_groups_cpu_two_batch_sizes_and_two_worker_counts():
+def test_quick_preset_covers_all_groups_cpu_two_batch_sizes_and_two_worker_counts():
     grid = default_grid("quick")
     assert "cpu" in grid.devices
     assert len(grid.batch_sizes) == 2
@@ -27,7 +29,7 @@ def test_the_device_pipeline_gets_no_worker_or_pinned_cases():
     assert all(case["num_workers"] == 0 for case in grid.cases("epoch") if case["loader"] == "device")
 
 
-def test_axis_options_override_the_profile():
+def test_axis_options_override_the_preset():
     grid = grid_from_options("standard", devices="cpu", models="tutorial", batch_sizes="8,8,32",
                              workers="1", loaders="tensor", epoch_images=512)
     assert grid.devices == ("cpu",)
@@ -38,12 +40,71 @@ def test_axis_options_override_the_profile():
     assert grid.epoch_images == 512
 
 
-def test_cuda_means_cuda_zero():
+@pytest.fixture
+def one_gpu(monkeypatch):
+    """This machine as a one-GPU machine, for the grid's choices (nothing runs on it)."""
+    monkeypatch.setattr(grid_module, "available_devices", lambda: ["cpu", "cuda:0"])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+
+
+def test_cuda_means_cuda_zero(one_gpu):
     assert grid_from_options("quick", devices="cuda,cuda:0,cpu").devices == ("cuda:0", "cpu")
 
 
+def test_fixed_epoch_images_turn_sizing_off():
+    assert grid_from_options("quick").epoch_round_seconds is not None
+    grid = grid_from_options("quick", epoch_images=64)
+    assert grid.epoch_images == 64
+    assert grid.epoch_round_seconds is None
+
+
+def test_named_batch_sizes_run_on_the_cpu_above_the_presets_cap():
+    assert all(case["batch_size"] <= 512 for case in grid_from_options("standard", devices="cpu").cases("forward"))
+    grid = grid_from_options("standard", devices="cpu", batch_sizes="4096")
+    for group in ("forward", "train_step", "epoch"):
+        assert {case["batch_size"] for case in grid.cases(group)} == {4096}, group
+
+
+def test_named_transforms_all_run_in_epochs():
+    assert {case["transform"] for case in grid_from_options("standard").cases("epoch")} == {"tutorial"}
+    grid = grid_from_options("standard", transforms="tutorial,augmented")
+    assert {case["transform"] for case in grid.cases("epoch")} == {"tutorial", "augmented"}
+
+
+def test_pinned_memory_follows_the_named_devices(one_gpu):
+    assert {case["pin_memory"] for case in grid_from_options("standard").cases("loader")} == {False, True}
+    assert {case["pin_memory"] for case in grid_from_options("standard", devices="cpu").cases("loader")} == {False}
+
+
+def test_what_a_preset_trims_is_listed():
+    notes = grid_from_options("standard", devices="cpu").left_out()
+    assert any("cpu: batch sizes 4096 are left out" in note for note in notes)
+    assert any("transform 'tutorial' only" in note for note in notes)
+    assert not any("cpu: batch sizes" in note
+                   for note in grid_from_options("standard", devices="cpu", batch_sizes="4096").left_out())
+
+
+def test_a_named_device_that_is_absent_is_refused(one_gpu):
+    with pytest.raises(GridError, match="--bench-devices: cuda:1 is not available; this machine has: cpu, cuda:0"):
+        grid_from_options("quick", devices="cuda:1")
+
+
+def test_the_smoke_preset_covers_every_group_with_the_tutorials_settings_and_a_large_device_batch(one_gpu):
+    grid = default_grid("smoke")
+    epochs = grid.cases("epoch")
+    assert {"model": "tutorial", "device": "cpu", "loader": "pil", "transform": "tutorial", "batch_size": 4,
+            "num_workers": 2} in epochs
+    assert {"model": "tutorial", "device": "cuda:0", "loader": "device", "transform": "tutorial",
+            "batch_size": 16_384, "num_workers": 0} in epochs
+    assert not [case for case in epochs if case["batch_size"] == 16_384 and case["loader"] != "device"]
+    assert not [case for case in epochs if case["device"] == "cpu" and case["batch_size"] > 4]
+    for group in ("loader", "forward", "train_step", "epoch"):
+        assert grid.cases(group), group
+
+
 @pytest.mark.parametrize(("options", "message"), [
-    ({"profile": "huge"}, "--bench-profile: 'huge' is not one of: quick, standard, full"),
+    ({"preset": "huge"}, "--bench-sweep: 'huge' is not one of: smoke, quick, standard, full"),
     ({"models": "vgg"}, "--bench-models: 'vgg' is not one of: tutorial, resnet18"),
     ({"loaders": "pil,dali"}, "--bench-loaders: 'dali' is not one of: pil, tensor, device"),
     ({"batch_sizes": "4,big"}, "--bench-batch-sizes: 'big' is not a valid int"),
@@ -54,9 +115,9 @@ def test_cuda_means_cuda_zero():
     ({"epoch_images": 0}, "--bench-epoch-images: 0 must be at least 1"),
 ])
 def test_invalid_options_name_the_option_and_the_valid_values(options, message):
-    options = {"profile": "quick", **options}
+    options = {"preset": "quick", **options}
     with pytest.raises(GridError) as error:
-        grid_from_options(options.pop("profile"), **options)
+        grid_from_options(options.pop("preset"), **options)
     assert message in str(error.value)
 
 

@@ -5,7 +5,9 @@ start DataLoader workers, which must not leak into this test process.
 """
 
 import json
+import re
 import textwrap
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,7 +18,7 @@ from tests.sweep_project import lay_out
 
 CASE_FILES = ["bench_loader.py", "bench_step.py", "bench_epoch.py"]
 # The smallest sweep that still runs every group: one batch size, no workers, tiny epochs.
-TINY = ["--benchmark", "--bench-profile", "quick", "--bench-batch-sizes", "16", "--bench-workers", "0",
+TINY = ["--benchmark", "--bench-sweep", "quick", "--bench-batch-sizes", "16", "--bench-workers", "0",
         "--bench-epoch-images", "64", "--bench-no-report", "--bench-label", "tiny-test",
         "-p", "no:cacheprovider"]
 
@@ -38,7 +40,8 @@ def results_file(pytester) -> dict:
 def test_a_tiny_sweep_writes_every_group_with_its_facts(project):
     result = project.runpytest_subprocess(*TINY, "--bench-loaders", "pil,tensor", timeout=300)
     result.assert_outcomes(passed=6)  # loader 2, forward 1, train_step 1, epoch 2
-    result.stdout.fnmatch_lines(["*cifarbench*", "*epoch:*images/s*", "results: *tiny-test_*.json"])
+    result.stdout.fnmatch_lines(["*cases done*", "*cifarbench*", "*epoch:*images/s*", "trust: *",
+                                 "results: *tiny-test_*.json"])
     document = results_file(project)
 
     facts = document["machine_info"]["cifarbench"]
@@ -47,6 +50,11 @@ def test_a_tiny_sweep_writes_every_group_with_its_facts(project):
     assert facts["versions"]["torch"] == torch.__version__
     assert facts["peak_tflops"]["cpu"]["float32"] > 0
     assert document["cifarbench"]["complete"] is True
+    assert document["cifarbench"]["preset"] == "quick"
+    preflight = facts["preflight"]
+    assert preflight["other_cpu_pct"] >= 0
+    assert preflight["seconds"] > 0.5
+    assert preflight["message"].startswith("preflight: ")
     assert [case["outcome"] for case in document["cifarbench"]["cases"]] == ["passed"] * 6
 
     by_group = {}
@@ -57,6 +65,11 @@ def test_a_tiny_sweep_writes_every_group_with_its_facts(project):
         assert info["images_per_sec"] == pytest.approx(info["images_per_round"] / bench["stats"]["median"])
         assert len(bench["stats"]["data"]) == bench["stats"]["rounds"]  # per-round data kept
         assert "cpu_pct" in info["utilization"]
+        trust = info["trust"]
+        assert trust["level"] in ("ok", "noisy", "invalid")
+        assert trust["rounds"] == len(bench["stats"]["data"])
+        assert trust["other_cpu_pct"] >= 0
+        assert trust["level"] == "ok" or trust["reasons"]
     assert sorted(by_group) == ["epoch", "forward", "loader", "train_step"]
     assert {bench["params"]["loader"] for bench in by_group["loader"]} == {"pil", "tensor"}
     assert all(bench["extra_info"]["first_batch_seconds"] > 0 for bench in by_group["loader"])
@@ -104,11 +117,80 @@ def test_an_interrupted_sweep_keeps_the_cases_it_finished(project):
     assert document["cifarbench"]["interrupted"] is True
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the skip on a machine without CUDA")
-def test_an_absent_device_skips_its_cases_with_the_reason(project):
-    result = project.runpytest_subprocess(*TINY, "-rs", "--bench-devices", "cuda", "bench_step.py", timeout=300)
-    result.assert_outcomes(skipped=2)
-    result.stdout.fnmatch_lines(["*cuda:0: CUDA is not available on this machine*"])
+def interrupting_case(round_to_interrupt: int) -> str:
+    """A case that sends itself SIGINT (what Ctrl-C does) inside its timed round N (1-based)."""
+    return textwrap.dedent(f"""\
+        import os, signal, time
+        import pytest
+
+        @pytest.mark.benchmark(group="faults")
+        def bench_ctrl_c(benchmark):
+            rounds = []
+            def one_round():
+                rounds.append(1)
+                if len(rounds) == {round_to_interrupt}:
+                    os.kill(os.getpid(), signal.SIGINT)
+                    time.sleep(5)  # the KeyboardInterrupt arrives here
+            benchmark.pedantic(one_round, rounds=3, iterations=1)
+        """)
+
+
+@pytest.mark.parametrize("round_to_interrupt", [1, 2], ids=["first_round", "second_round"])
+def test_ctrl_c_in_a_timed_round_keeps_what_was_measured_and_drops_the_cut_case(project, round_to_interrupt):
+    project.makepyfile(bench_zz_ctrl_c=interrupting_case(round_to_interrupt))
+    args = [arg for arg in TINY if arg != "--bench-no-report"]
+    result = project.runpytest_subprocess(*args, "bench_step.py", "bench_zz_ctrl_c.py", timeout=300)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    output = result.stdout.str() + result.stderr.str()
+    assert "INTERNALERROR" not in output
+    result.stdout.fnmatch_lines(["interrupted: 2 measured cases are saved above; the case in progress was dropped",
+                                 "report: *report.html"])
+    document = results_file(project)
+    assert document["cifarbench"]["interrupted"] is True
+    assert document["cifarbench"]["complete"] is False
+    assert sorted(bench["name"] for bench in document["benchmarks"]) == [
+        "bench_forward[tutorial-cpu-bs16]", "bench_train_step[tutorial-cpu-bs16-fp32-nchw]"]
+    [cut] = [case for case in document["cifarbench"]["cases"] if case["outcome"] == "interrupted"]
+    assert cut["nodeid"].endswith("bench_ctrl_c")
+
+
+def test_a_results_folder_that_fails_mid_sweep_keeps_every_measured_case(project, tmp_path):
+    results = tmp_path / "results"
+    project.makepyfile(bench_zz_break=textwrap.dedent(f"""\
+        import shutil
+        from pathlib import Path
+
+        def bench_break_the_results_folder():
+            shutil.rmtree({str(results)!r})
+            Path({str(results)!r}).write_text("no longer a folder")
+        """))
+    result = project.runpytest_subprocess(*TINY, f"--bench-results={results}", "-k", "bench_forward or break",
+                                          "bench_step.py", "bench_zz_break.py", timeout=300)
+    assert result.ret == pytest.ExitCode.INTERRUPTED
+    result.stdout.fnmatch_lines(["stopped: could not write *; every measured case is saved in * instead"])
+    fallback = Path(re.search(r"saved in (\S+) instead", result.stdout.str()).group(1))
+    try:
+        document = json.loads(fallback.read_text())
+        assert [bench["name"] for bench in document["benchmarks"]] == ["bench_forward[tutorial-cpu-bs16]"]
+        assert not list(fallback.parent.glob(f".{fallback.name}.*.partial"))
+    finally:
+        fallback.unlink()
+
+
+def test_a_failing_case_is_reported_once(pytester, monkeypatch):
+    project = lay_out(pytester, monkeypatch, [], warnings_as_errors=True)
+    project.makepyfile(bench_fails=textwrap.dedent("""\
+        import pytest
+
+        @pytest.mark.benchmark(group="faults")
+        def bench_fails_before_timing(benchmark):
+            raise RuntimeError("broken before the timed rounds")
+        """))
+    result = project.runpytest_subprocess(*TINY, timeout=300)
+    result.assert_outcomes(failed=1)  # and no teardown error
+    document = results_file(project)
+    assert [case["outcome"] for case in document["cifarbench"]["cases"]] == ["failed"]
+    assert document["benchmarks"] == []
 
 
 def test_a_plain_run_collects_no_benchmark_case(project):
@@ -118,7 +200,7 @@ def test_a_plain_run_collects_no_benchmark_case(project):
 
 
 @pytest.mark.parametrize(("option", "message"), [
-    (["--bench-profile", "huge"], "*--bench-profile: 'huge' is not one of: quick, standard, full*"),
+    (["--bench-sweep", "huge"], "*--bench-sweep: 'huge' is not one of: smoke, quick, standard, full*"),
     (["--bench-models", "vgg"], "*--bench-models: 'vgg' is not one of: tutorial, resnet18*"),
     (["--bench-sample-interval", "0"], "*--bench-sample-interval: 0.0 must be a positive number*"),
     (["--bench-threads", "0"], "*--bench-threads: 0 must be at least 1*"),
@@ -154,6 +236,18 @@ def test_timing_brackets_asynchronous_work(pytester):
         """))
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
+
+
+def test_running_out_of_cpu_memory_is_a_skip_with_its_reason():
+    sweep = Sweep(grid=grid_from_options("quick"))
+    message = "[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory: you tried"
+    with (
+        pytest.raises(pytest.skip.Exception, match=r"out of memory on cpu for tutorial at batch 9: .*can't allocate"),
+        sweep.device_errors(torch.device("cpu"), "tutorial at batch 9"),
+    ):
+        raise RuntimeError(message)
+    with pytest.raises(RuntimeError, match="another error"), sweep.device_errors(torch.device("cpu"), "x"):
+        raise RuntimeError("another error")
 
 
 def test_running_out_of_device_memory_is_a_skip_with_its_reason():

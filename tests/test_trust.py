@@ -1,0 +1,92 @@
+"""The trust verdict (bench/trust.py) and the evidence it reads: the sampler and the preflight.
+
+The busy process here is real (a Python busy loop outside this process tree); what is checked
+is that it is seen and named, never how fast anything ran.
+"""
+
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bench.preflight import run_preflight
+from bench.sampler import Sampler
+from bench.trust import THRESHOLDS, assess, rounds_spread, worst
+
+STEADY_ROUNDS = [1.00, 1.01, 1.02]
+
+
+def test_steady_rounds_on_a_quiet_machine_are_ok():
+    trust = assess(STEADY_ROUNDS, other_cpu_pct=1.0, images_timed=3_000)
+    assert trust.level == "ok"
+    assert trust.reasons == []
+    assert trust.rounds == 3
+    assert trust.rounds_spread == pytest.approx(0.02 / 1.01)
+    assert trust.as_dict()["images_timed"] == 3_000
+
+
+def test_a_core_taken_by_other_processes_makes_a_case_invalid_with_the_reason():
+    # The rounds agree (18, 18, 18 img/s): nothing in the timings shows the contention.
+    trust = assess(STEADY_ROUNDS, other_cpu_pct=131.0)
+    assert trust.level == "invalid"
+    assert "other processes used 131% of a core" in trust.reasons[0]
+
+
+def test_a_little_background_load_is_noisy_not_invalid():
+    trust = assess(STEADY_ROUNDS, other_cpu_pct=THRESHOLDS.noisy_other_cpu_pct + 5)
+    assert trust.level == "noisy"
+
+
+def test_a_spread_above_the_threshold_is_noisy():
+    trust = assess([0.75, 0.82, 0.90], other_cpu_pct=0.0)
+    assert trust.level == "noisy"
+    assert "the rounds spread 18% around their median" in trust.reasons[0]
+
+
+def test_one_round_few_projected_batches_and_gpu_slowdowns_are_noisy():
+    assert assess([1.0], other_cpu_pct=0.0).level == "noisy"
+    assert "from 4 batches" in assess(STEADY_ROUNDS, 0.0, projected_batches=4).reasons[0]
+    slowed = assess(STEADY_ROUNDS, 0.0, throttle_reasons=["sw_power_cap", "hw_thermal_slowdown"])
+    assert slowed.level == "noisy"
+    assert slowed.reasons == ["the GPU slowed its clocks: hw_thermal_slowdown"]
+    assert assess(STEADY_ROUNDS, 0.0, throttle_reasons=["sw_power_cap"]).level == "ok"
+
+
+def test_spread_and_worst_level():
+    assert rounds_spread([2.0]) is None
+    assert rounds_spread([1.0, 3.0, 2.0]) == pytest.approx(1.0)
+    assert worst(["ok", "invalid", "noisy"]) == "invalid"
+    assert worst([]) == "ok"
+
+
+@pytest.fixture
+def busy_process():
+    """A busy loop in its own process, outside the tree of the process under test."""
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    time.sleep(0.3)
+    yield busy
+    busy.kill()
+    busy.wait()
+
+
+def test_a_sampler_that_sees_another_busy_process_yields_invalid(busy_process):
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        with Sampler(interval_s=0.05, pid=idle.pid) as sampler:  # follows the idle process
+            time.sleep(0.5)
+    finally:
+        idle.kill()
+        idle.wait()
+    other = sampler.summary()["other_cpu_pct"]["mean"]
+    trust = assess(STEADY_ROUNDS, other_cpu_pct=other)
+    assert trust.level == "invalid", other
+
+
+def test_the_preflight_names_a_busy_machine(busy_process):
+    preflight = run_preflight(seconds=0.5)
+    assert not preflight.quiet
+    assert preflight.other_cpu_pct > THRESHOLDS.noisy_other_cpu_pct
+    assert "other processes are using" in preflight.message
+    assert "figures will be flagged" in preflight.message
+    assert preflight.as_dict()["usable_cores"] >= 1
