@@ -16,7 +16,7 @@ Run: pytest --benchmark bench/bench_sampler.py [--bench-sample-interval 0.1]
 import pytest
 import torch
 
-from bench.sampler import Sampler
+from bench.sampling import Sampler
 
 ROUNDS = 30
 MATRIX_SIZE = 512
@@ -49,9 +49,9 @@ def bench_sampler_overhead(benchmark, sweep, sampler):
     else:
         with Sampler(interval_s=sweep.sample_interval_s) as running:
             benchmark.pedantic(one_round, rounds=ROUNDS, warmup_rounds=1, iterations=1)
-        facts = running.extra()["sampler"]
-        info["sampler_thread_cpu_pct_of_one_core"] = facts["thread_cpu_pct_of_one_core"]
-        info["sampler_thread_cpu_seconds"] = facts["thread_cpu_seconds"]
-        info["sampler_wall_seconds"] = facts["wall_seconds"]
-        info["sampler_samples"] = facts["samples"]
-        info["utilization"] = running.summary()
+        sampled = running.result()
+        info["sampler_thread_cpu_pct_of_one_core"] = sampled.facts.thread_cpu_pct_of_one_core
+        info["sampler_thread_cpu_seconds"] = sampled.facts.thread_cpu_seconds
+        info["sampler_wall_seconds"] = sampled.facts.wall_seconds
+        info["sampler_samples"] = sampled.facts.samples
+        info["utilization"] = sampled.summary

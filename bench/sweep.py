@@ -17,7 +17,7 @@ import torch
 
 from bench.data import Cifar10, load_cifar10
 from bench.grid import Grid
-from bench.sampler import Sampler, images_per_joule
+from bench.sampling import Sampler, images_per_joule
 from bench.timing import synchronize, timed_rounds, warm_up
 from bench.trust import Trust, assess
 
@@ -134,12 +134,14 @@ class Sweep:
             if device.type == "cuda":
                 info["peak_mem_mib"] = torch.cuda.max_memory_allocated(device) / 2**20
         if sampler is not None:
-            info["utilization"] = sampler.summary()
-            info["timeline"] = sampler.timeline()
-            extra = sampler.extra()
-            info["sampler"] = extra.get("sampler", {})
-            info["throttle_reasons"] = extra.get("throttle_reasons", [])
-            energy_j = extra.get("energy_j")
+            sampled = sampler.result()
+            info["utilization"] = sampled.summary
+            info["timeline"] = sampled.timeline
+            info["sampler"] = sampled.facts.to_json()
+            info["throttle_reasons"] = list(sampled.throttle_reasons)
+            if sampled.gpm:
+                info["gpm"] = sampled.gpm_json()
+            energy_j = sampled.energy_j
             if energy_j is not None:
                 rounds = len(benchmark.stats.stats.data)
                 info["energy_j"] = energy_j

@@ -1,0 +1,236 @@
+"""CPU counters: the machine's cores, one process, and its descendants (DataLoader workers).
+
+Percents are computed here from psutil's time counters, not with `psutil.cpu_percent`: one
+read of the counters per sample serves the system and every core, needs no per-thread
+priming, and is not rounded (psutil rounds to 0.1). Process percents are of one core, as
+`top` shows them (a process busy on 4 cores reads 400); system and per-core percents are of
+their cores. `other_cpu_pct` is what processes outside the followed process tree used
+(percent of one core): the evidence that another program competed with the case for the cores.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import psutil
+
+from bench.sampling.budget import EXPENSIVE_READ_CPU_SHARE, Budget
+
+MIB = 2**20
+BUSY_CORE_PCT = 50.0  # a core counts in `cpu_cores_busy` above this
+CPU_METRICS = ("cpu_pct", "cpu_core_pct_max", "cpu_core_pct_mean", "cpu_cores_busy", "proc_cpu_pct",
+               "proc_rss_mib", "workers_cpu_pct", "workers_count", "other_cpu_pct")
+
+Lister = Callable[[psutil.Process], Callable[[], list[int]]]
+
+
+def busy_and_total_seconds(times) -> tuple[float, float]:
+    """Busy and total seconds of one psutil CPU times tuple, counted as psutil counts them."""
+    # Linux counts guest time inside user and nice already, and iowait outside idle.
+    total = sum(times) - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
+    return total - times.idle - getattr(times, "iowait", 0.0), total
+
+
+def busy_pct(before: tuple[float, float], after: tuple[float, float]) -> float | None:
+    """Busy percent between two (busy, total) readings; None when no time passed."""
+    total_s = after[1] - before[1]
+    if total_s <= 0:
+        return None
+    # Clamped: some kernels let single counters step backwards by a tick.
+    return 100.0 * min(max(after[0] - before[0], 0.0), total_s) / total_s
+
+
+def process_busy_seconds(process: psutil.Process) -> float:
+    """User and system seconds of the process itself (its children are read apart)."""
+    times = process.cpu_times()
+    return times.user + times.system
+
+
+def descendant_pids(pid: int, proc: str = "/proc") -> list[int]:
+    """Every descendant of `pid`, from the kernel's lists of each thread's children.
+
+    One small file per thread of the process tree, where psutil's `children()` reads one per
+    process on the machine (thousands, kernel threads included, on a large GPU server).
+    Linux with CONFIG_PROC_CHILDREN only: see `PROC_CHILDREN`.
+    """
+    found: list[int] = []
+    seen = {pid}
+    parents = [pid]
+    while parents:
+        parent = parents.pop()
+        try:
+            tids = os.listdir(f"{proc}/{parent}/task")
+        except OSError:  # exited since it was listed
+            continue
+        for tid in tids:
+            try:
+                with open(f"{proc}/{parent}/task/{tid}/children", "rb") as file:
+                    children = [int(word) for word in file.read().split()]
+            except OSError:  # the thread exited
+                continue
+            for child in children:
+                if child not in seen:
+                    seen.add(child)
+                    found.append(child)
+                    parents.append(child)
+    return found
+
+
+PROC_CHILDREN = os.path.exists(f"/proc/self/task/{threading.get_native_id()}/children")
+
+
+def kernel_lister(process: psutil.Process) -> Callable[[], list[int]]:
+    """Lists `process`'s descendants from /proc/<pid>/task/<tid>/children (Linux)."""
+    return lambda: descendant_pids(process.pid)
+
+
+def psutil_lister(process: psutil.Process) -> Callable[[], list[int]]:
+    """Lists `process`'s descendants with psutil (every platform; slower on large machines)."""
+
+    def psutil_descendants() -> list[int]:
+        try:
+            return [child.pid for child in process.children(recursive=True)]
+        except (psutil.NoSuchProcess, psutil.AccessDenied):  # ZombieProcess is a NoSuchProcess
+            return []
+
+    return psutil_descendants
+
+
+def default_lister(process: psutil.Process) -> Callable[[], list[int]]:
+    """The kernel's children lists where this kernel keeps them, else psutil."""
+    return (kernel_lister if PROC_CHILDREN else psutil_lister)(process)
+
+
+@dataclass
+class _Tracked:
+    process: psutil.Process
+    busy_s: float | None = None  # None until the first read: its first delta is next sample's
+    read_s: float = 0.0
+
+
+class Workers:
+    """The descendants of one process (DataLoader workers), followed by pid across samples.
+
+    Linux hands out pids in sequence: a pid seen again at the next listing is the same worker.
+    """
+
+    def __init__(self, list_pids: Callable[[], Iterable[int]],
+                 open_process: Callable[[int], psutil.Process] = psutil.Process,
+                 budget: Budget | None = None):
+        self._list_pids = list_pids
+        self._open_process = open_process
+        self._tracked: dict[int, _Tracked] = {}
+        self._budget = budget or Budget()
+
+    def relist_if_due(self, now_s: float) -> None:
+        """List the descendants again, if the listing's CPU budget allows it now."""
+        if not self._budget.due(now_s):
+            return
+        started_cpu_s = time.thread_time()
+        tracked = {}
+        for pid in self._list_pids():
+            known = self._tracked.get(pid)
+            if known is None:
+                try:
+                    known = _Tracked(self._open_process(pid))
+                except (psutil.NoSuchProcess, psutil.AccessDenied):  # gone already
+                    continue
+            tracked[pid] = known
+        self._tracked = tracked
+        self._budget.spent(now_s, time.thread_time() - started_cpu_s)
+
+    def read(self, now_s: float) -> tuple[int, float]:
+        """(live workers, their summed CPU percent of one core since the last sample)."""
+        total_pct = 0.0
+        for pid, worker in list(self._tracked.items()):
+            try:
+                busy_s = process_busy_seconds(worker.process)
+            except (psutil.NoSuchProcess, psutil.AccessDenied):  # exited between samples
+                del self._tracked[pid]
+                continue
+            if worker.busy_s is not None and now_s > worker.read_s:
+                total_pct += 100.0 * max(busy_s - worker.busy_s, 0.0) / (now_s - worker.read_s)
+            worker.busy_s, worker.read_s = busy_s, now_s
+        return len(self._tracked), total_pct
+
+
+class CpuCounters:
+    """The machine's cores and the process tree of `pid`, read once per sample.
+
+    `start()` takes the baselines; each `read(row)` adds the percents since the previous
+    read to `row`. `lister` chooses how descendants are found; `relist_cpu_share` is the
+    share of one core their listing may cost. Problems are handed to `note`, never raised.
+    """
+
+    def __init__(self, pid: int, note: Callable[[str], None], lister: Lister = default_lister,
+                 relist_cpu_share: float = EXPENSIVE_READ_CPU_SHARE):
+        self.pid = pid
+        self._note = note
+        self._lister = lister
+        self._relist_cpu_share = relist_cpu_share
+        self._cores_last: list[tuple[float, float]] = []
+        self._process: psutil.Process | None = None
+        self._process_last: tuple[float, float] = (0.0, 0.0)
+        self._workers: Workers | None = None
+
+    def start(self) -> None:
+        """Baselines: every core's counters, the process's, and its current workers'."""
+        self._cores_last = [busy_and_total_seconds(t) for t in psutil.cpu_times(percpu=True)]
+        try:
+            self._process = psutil.Process(self.pid)
+            self._process_last = (process_busy_seconds(self._process), time.perf_counter())
+        except (psutil.NoSuchProcess, psutil.AccessDenied) as error:
+            self._process = None
+            self._note(f"process metrics not recorded: pid {self.pid} ({type(error).__name__})")
+            return
+        self._workers = Workers(self._lister(self._process), budget=Budget(self._relist_cpu_share))
+        now_s = time.perf_counter()
+        self._workers.relist_if_due(now_s)
+        self._workers.read(now_s)  # baselines: a worker's first delta is the next sample's
+
+    def read(self, row: dict[str, float]) -> float:
+        """Add this sample's CPU metrics to `row`; returns the perf_counter time of the reading."""
+        cores_now = [busy_and_total_seconds(t) for t in psutil.cpu_times(percpu=True)]
+        now_s = time.perf_counter()
+        # A core taken offline or brought online changes the list: no deltas this sample.
+        pairs = list(zip(self._cores_last, cores_now, strict=True)) if len(cores_now) == len(self._cores_last) else []
+        self._cores_last = cores_now
+        cores = [pct for pct in (busy_pct(a, b) for a, b in pairs) if pct is not None]
+        system_pct = busy_pct((math.fsum(a[0] for a, _ in pairs), math.fsum(a[1] for a, _ in pairs)),
+                              (math.fsum(b[0] for _, b in pairs), math.fsum(b[1] for _, b in pairs)))
+        if system_pct is not None:
+            row["cpu_pct"] = system_pct
+        if cores:
+            row["cpu_core_pct_max"] = max(cores)
+            row["cpu_core_pct_mean"] = math.fsum(cores) / len(cores)
+            row["cpu_cores_busy"] = float(sum(pct > BUSY_CORE_PCT for pct in cores))
+        if self._process is None:
+            return now_s
+        try:
+            busy_s = process_busy_seconds(self._process)
+            rss_bytes = self._process.memory_info().rss
+        except (psutil.NoSuchProcess, psutil.AccessDenied) as error:
+            self._note(f"process metrics stopped: pid {self.pid} ({type(error).__name__})")
+            self._process = None
+            return now_s
+        last_busy_s, last_s = self._process_last
+        if now_s > last_s:
+            row["proc_cpu_pct"] = 100.0 * max(busy_s - last_busy_s, 0.0) / (now_s - last_s)
+        self._process_last = (busy_s, now_s)
+        row["proc_rss_mib"] = rss_bytes / MIB
+        self._workers.relist_if_due(now_s)
+        count, workers_pct = self._workers.read(now_s)
+        row["workers_count"] = float(count)
+        row["workers_cpu_pct"] = workers_pct
+        if system_pct is not None and "proc_cpu_pct" in row:
+            # What the rest of the machine used, in percent of one core: every core's busy
+            # time less this process tree's. Counters are read microseconds apart, so the
+            # difference can dip below zero by a rounding; clamped.
+            machine_pct = system_pct * len(pairs)
+            row["other_cpu_pct"] = max(machine_pct - row["proc_cpu_pct"] - workers_pct, 0.0)
+        return now_s

@@ -1,0 +1,131 @@
+"""The CPU side of the sampler: the process tree's descendants and their CPU, and the series statistics."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import subprocess
+import sys
+from types import SimpleNamespace
+
+import psutil
+import pytest
+
+from bench.sampling import cpu
+from bench.sampling.budget import Budget
+from bench.sampling.cpu import CpuCounters, Workers, descendant_pids, kernel_lister, psutil_lister
+from bench.sampling.stats import downsample_indices
+from tests.sampler_helpers import make_sampler, samples, wait_for
+
+
+def busy_child_with_grandchild() -> subprocess.Popen:
+    # Both loops end by themselves after 20 s should the cleanup below ever miss one.
+    spin = "import time\nend = time.monotonic() + 20\nwhile time.monotonic() < end: pass\n"
+    parent = f"import subprocess, sys\nsubprocess.Popen([sys.executable, '-c', {spin!r}])\n{spin}"
+    return subprocess.Popen([sys.executable, "-c", parent])
+
+
+def kill_tree(child: subprocess.Popen) -> None:
+    try:
+        descendants = psutil.Process(child.pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        descendants = []
+    for process in descendants:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    child.kill()
+
+
+@pytest.mark.parametrize("lister", [
+    pytest.param(kernel_lister, marks=pytest.mark.skipif(
+        not cpu.PROC_CHILDREN, reason="this kernel keeps no /proc/<pid>/task/<tid>/children")),
+    psutil_lister,
+])
+def test_workers_tracked_recursively_and_dropped_when_gone(lister):
+    counters = functools.partial(CpuCounters, lister=lister, relist_cpu_share=1.0)  # list children every sample
+    with busy_child_with_grandchild() as child:
+        try:
+            with make_sampler(cpu=counters) as sampler:
+                wait_for(lambda: sampler.result().timeline.get("workers_count", [0])[-1] >= 2,
+                         "child and grandchild tracked")
+                wait_for(lambda: sampler.result().summary["workers_cpu_pct"]["max"] > 0, "worker CPU counted")
+                kill_tree(child)
+                child.wait()
+                wait_for(lambda: sampler.result().timeline["workers_count"][-1] == 0, "vanished workers dropped")
+                before = samples(sampler)
+                wait_for(lambda: samples(sampler) >= before + 2, "sampling to go on")
+        finally:
+            kill_tree(child)
+    assert sampler.result().summary["workers_count"]["max"] >= 2
+    assert sampler.result().facts.notes == ()
+
+
+def test_descendant_pids_from_the_kernels_children_lists(tmp_path):
+    tree = {  # pid: {tid: children}
+        100: {100: "200 201", 101: "300\n"},  # a child forked by another thread
+        200: {200: "400"},
+        300: {300: ""},
+        400: {400: "100"},  # a loop (a reused pid) must not loop forever
+    }  # 201 has exited: no /proc entry
+    for pid, threads in tree.items():
+        for tid, children in threads.items():
+            (tmp_path / str(pid) / "task" / str(tid)).mkdir(parents=True)
+            (tmp_path / str(pid) / "task" / str(tid) / "children").write_text(children)
+    (tmp_path / "300" / "task" / "301").mkdir()  # a thread that exited: no children file
+    assert sorted(descendant_pids(100, proc=str(tmp_path))) == [200, 201, 300, 400]
+    assert descendant_pids(999, proc=str(tmp_path)) == []
+
+
+class FakeProcess:
+    def __init__(self, pid: int, user_s: float = 0.0, error: Exception | None = None):
+        self.pid = pid
+        self.user_s = user_s
+        self.error = error
+
+    def cpu_times(self):
+        if self.error is not None:
+            raise self.error
+        return SimpleNamespace(user=self.user_s, system=0.0)
+
+
+def test_workers_that_vanish_or_deny_access_are_dropped():
+    processes = {pid: FakeProcess(pid) for pid in (11, 12, 13, 14)}
+    listed = [11, 12, 13, 14, 15]  # 15 exits before it can be opened
+
+    def open_process(pid):
+        if pid not in processes:
+            raise psutil.NoSuchProcess(pid)
+        return processes[pid]
+
+    workers = Workers(lambda: list(listed), open_process, budget=Budget(cpu_share=1.0))
+    workers.relist_if_due(0.0)
+    assert workers.read(0.0) == (4, 0.0)  # first reading of a new pid primes it, counts nothing
+
+    processes[11].error = psutil.NoSuchProcess(11)
+    processes[12].error = psutil.ZombieProcess(12)
+    processes[13].error = psutil.AccessDenied(13)
+    processes[14].user_s = 0.5
+    count, cpu_pct = workers.read(1.0)
+    assert count == 1
+    assert cpu_pct == pytest.approx(50.0)  # 0.5 s busy over 1 s
+
+    processes[16] = FakeProcess(16, user_s=7.0)  # a new worker: primed, not counted yet
+    listed[:] = [14, 16]
+    workers.relist_if_due(2.0)
+    processes[14].user_s = 1.5
+    assert workers.read(2.0) == (2, pytest.approx(100.0))
+
+
+
+
+def test_downsample_indices():
+    assert downsample_indices(0, 5) == []
+    assert downsample_indices(3, 5) == [0, 1, 2]
+    picks = downsample_indices(1000, 200)
+    assert len(picks) == 200
+    assert picks[0] == 0
+    assert picks[-1] == 999
+    assert {b - a for a, b in itertools.pairwise(picks)} <= {5, 6}  # evenly spread
+
+
