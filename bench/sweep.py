@@ -148,14 +148,14 @@ class Sweep:
                 info["energy_j_per_round"] = energy_j / rounds
                 info["images_per_joule"] = images_per_joule(images_per_round * rounds, energy_j)
         info.update(facts)
-        info["trust"] = self.trust(benchmark, sampler, images_per_round, projected_batches).as_dict()
+        summary = info.get("utilization", {})
+        info["trust"] = self.trust(benchmark, summary, images_per_round, projected_batches).as_dict()
 
     @staticmethod
-    def trust(benchmark, sampler: Sampler | None, images_per_round: float, projected_batches: int | None) -> Trust:
+    def trust(benchmark, utilization: dict, images_per_round: float, projected_batches: int | None) -> Trust:
         """The case's trust verdict from its rounds and what the sampler saw during them."""
         round_seconds = list(benchmark.stats.stats.data)
-        summary = sampler.summary() if sampler is not None else {}
-        other = summary.get("other_cpu_pct", {}).get("mean")
+        other = utilization.get("other_cpu_pct", {}).get("mean")
         throttle = benchmark.extra_info.get("throttle_reasons", [])
         return assess(round_seconds, other, images_timed=images_per_round * len(round_seconds),
                       throttle_reasons=throttle, projected_batches=projected_batches)

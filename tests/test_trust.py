@@ -11,7 +11,7 @@ import time
 import pytest
 
 from bench.preflight import run_preflight
-from bench.sampler import Sampler
+from bench.sampling import Sampler
 from bench.trust import THRESHOLDS, assess, rounds_spread, worst
 
 STEADY_ROUNDS = [1.00, 1.01, 1.02]
@@ -78,7 +78,7 @@ def test_a_sampler_that_sees_another_busy_process_yields_invalid(busy_process):
     finally:
         idle.kill()
         idle.wait()
-    other = sampler.summary()["other_cpu_pct"]["mean"]
+    other = sampler.result().summary["other_cpu_pct"]["mean"]
     trust = assess(STEADY_ROUNDS, other_cpu_pct=other)
     assert trust.level == "invalid", other
 
