@@ -35,6 +35,8 @@ MAX_PANELS = 12  # small multiples per chart; more are left out and said so
 MAX_LOADER_PANELS = 8  # batch sizes in the loader chart (4 to a row)
 MAX_BARS = 40  # configurations in a bar chart
 MAX_TIMELINES = 6
+MAX_MACHINES = 12  # machines drawn as lines in one chart; the fastest are kept and the caption says so
+MAX_HEATMAPS = 6
 
 STYLE = {
     "font.size": 10,
@@ -125,6 +127,7 @@ def training_throughput(frame: pd.DataFrame) -> Chart:
     rows = _rows(frame, ["epoch", "train_step"], ["images_per_sec", "batch_size", "model"])
     if rows.empty:
         return Chart("training_throughput", title, sentence, None, "no epoch or train-step results")
+    rows, note = _fastest_machines(rows)
     rows = rows.assign(series=_series(rows), kind=rows["group"].map(
         {"epoch": "epoch", "train_step": "train step (ceiling)"}))
     best = rows.groupby(["model", "series", "kind", "batch_size"], as_index=False)["images_per_sec"].max()
@@ -144,7 +147,7 @@ def training_throughput(frame: pd.DataFrame) -> Chart:
             _batch_size_axis(ax, best["batch_size"])
             _throughput_axis(ax, best["images_per_sec"], "images/s (log)" if index == 0 else None)
         _outside_legend(axes[-1], len(series) + 3, {"series": "machine · device", "kind": "measured"})
-    return Chart("training_throughput", title, sentence, figure)
+    return Chart("training_throughput", title, sentence + note, figure)
 
 
 def loader_throughput(frame: pd.DataFrame) -> Chart:
@@ -157,6 +160,7 @@ def loader_throughput(frame: pd.DataFrame) -> Chart:
     rows = _rows(frame, ["loader"], ["images_per_sec", "batch_size", "num_workers", "loader"])
     if rows.empty:
         return Chart("loader_throughput", title, sentence, None, "no DataLoader (loader group) results")
+    rows, machines_note = _fastest_machines(rows)
     several_transforms = rows["transform"].nunique() > 1
     pipeline = rows["loader"].astype(str)
     if several_transforms:
@@ -166,6 +170,7 @@ def loader_throughput(frame: pd.DataFrame) -> Chart:
         "images_per_sec"].max()
     steps = _rows(frame, ["train_step"], ["images_per_sec", "batch_size", "model"])
     ceilings = steps.groupby(["batch_size", "machine", "model"], as_index=False)["images_per_sec"].max()
+    ceilings = ceilings[ceilings["machine"].isin(set(rows["machine"]))]
     batch_sizes = sorted(best["batch_size"].unique())
     shown, note = _capped(batch_sizes, MAX_LOADER_PANELS, "batch sizes")
     palette = _machine_palette(frame)
@@ -205,7 +210,7 @@ def loader_throughput(frame: pd.DataFrame) -> Chart:
                                    for model in models],
         }
         _sectioned_legend(axes[-1], sections, [machines, pipelines, [f"{model} step" for model in models]])
-    return Chart("loader_throughput", title, sentence + note, figure)
+    return Chart("loader_throughput", title, sentence + machines_note + note, figure)
 
 
 def epoch_time(frame: pd.DataFrame) -> Chart:
@@ -257,6 +262,7 @@ def gpu_speedup(frame: pd.DataFrame) -> Chart:
         return Chart("gpu_speedup", title, sentence, None,
                      "no GPU result has a CPU result of the same configuration on its machine "
                      "(the speedup needs both devices measured on one machine)")
+    rows, note = _fastest_machines(rows)
     rows = rows.assign(series=_series(rows), kind=rows["group"].str.replace("_", " "))
     best = rows.groupby(["model", "series", "kind", "batch_size"], as_index=False)["speedup_vs_cpu"].max()
     models = sorted(best["model"].unique())
@@ -279,7 +285,7 @@ def gpu_speedup(frame: pd.DataFrame) -> Chart:
                 ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}x"))
             ax.set_ylabel("speedup over CPU" + (" (log)" if log else "") if index == 0 else "")
         _outside_legend(axes[-1], len(series) + len(kinds) + 2, {"series": "machine · device", "kind": "measured"})
-    return Chart("gpu_speedup", title, sentence, figure)
+    return Chart("gpu_speedup", title, sentence + note, figure)
 
 
 def utilization_heatmap(frame: pd.DataFrame, metric: str = "gpu_util_pct_mean") -> Chart:
@@ -309,7 +315,7 @@ def utilization_heatmap(frame: pd.DataFrame, metric: str = "gpu_util_pct_mean") 
                      f"no {what} utilization was sampled in the epoch results ({metric} is missing)")
     rows = rows.assign(panel=_series(rows) + " · " + rows["model"].astype(str))
     top = rows.loc[rows.groupby(["panel", "batch_size", "num_workers"], sort=False)["images_per_sec"].idxmax()]
-    panels, note = _capped(list(dict.fromkeys(top["panel"])), MAX_PANELS, "panels")
+    panels, note = _capped(list(dict.fromkeys(top["panel"])), MAX_HEATMAPS, "panels")
     per_row = 3
     with _style():
         vmax = max(100.0, float(top[metric].max()))
@@ -465,6 +471,19 @@ def _panels(count: int, height_in: float, per_row: int = 3, sharey: bool = True,
     for ax in axes[count:]:
         ax.remove()
     return figure, axes[:count]
+
+
+def _fastest_machines(rows: pd.DataFrame, limit: int = MAX_MACHINES) -> tuple[pd.DataFrame, str]:
+    """The rows of the `limit` machines with the fastest rows (by images/s), and a note when some are left out.
+
+    Hundreds of lines in one chart read as none, and take seconds to draw.
+    """
+    fastest = rows.groupby("machine")["images_per_sec"].max().sort_values(ascending=False, kind="stable")
+    if len(fastest) <= limit:
+        return rows, ""
+    kept = set(fastest.index[:limit])
+    return (rows[rows["machine"].isin(kept)],
+            f" (The {limit} fastest of {len(fastest)} machines are drawn; every machine is in the tables.)")
 
 
 def _capped(items: list, limit: int, what: str) -> tuple[list, str]:
