@@ -1,7 +1,9 @@
-"""cifarbench's HTML report: a pipeline of pure stages over pytest-benchmark JSON files.
+"""cifarbench's HTML report: a pipeline of pure, typed stages over pytest-benchmark JSON files.
 
-    load (files -> records) -> tidy (records -> one long DataFrame) -> charts (DataFrame ->
-    figures) -> html (everything -> one self-contained page)
+    load (files -> records) -> runs (machines kept apart, runs listed) -> tidy (one long
+    DataFrame) -> cases (typed `Case`s keyed by `Config`) -> verdicts, advice, costs, trust,
+    compare (`analysis.analyse`) -> words (sentences) -> charts (`Chart`) -> display (formats
+    and the column spec) -> `report.build_report_data` (`ReportData`) -> html (the page)
 
 Only the command-line entry (`python -m reports`) touches the filesystem beyond reading the
 result files. Nothing here imports torch.

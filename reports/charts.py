@@ -1,9 +1,10 @@
-"""Stage 3, charts: the tidy DataFrame -> matplotlib figures (seaborn), saving nothing.
+"""Stage 5, charts: the tidy DataFrame and the analysis -> matplotlib figures, saving nothing.
 
-Every chart function takes the tidy frame (or, for timelines, `tidy.timelines(...)`) and
-returns a `Chart`: a figure, or no figure and the reason it was left out (a CPU-only
-machine has no GPU utilization, a run without the sampler has no timelines, ...). Figures
-are `matplotlib.figure.Figure` objects made without pyplot, so no GUI backend and no global
+Every chart function takes the tidy frame (or, for timelines, `tidy.timelines(...)`; for the
+answer and the costs, the analysis) and returns a `Chart`, the one chart type of the report:
+a figure, or no figure and the reason it was left out (a CPU-only machine has no GPU
+utilization, a run without the sampler has no timelines, ...). Figures are
+`matplotlib.figure.Figure` objects made without pyplot, so no GUI backend and no global
 figure registry are involved (Agg draws them); `to_svg` encodes one and closes it.
 """
 
@@ -24,6 +25,8 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import EngFormatter, FixedLocator, FuncFormatter, LogLocator, NullLocator
 
+from reports import display as show
+from reports.analysis import Analysis
 from reports.tidy import FULL_EPOCH_IMAGES, UTILIZATION_METRICS, ours
 
 MARKERS = ("o", "X", "s", "^", "D", "v", "P")
@@ -32,6 +35,8 @@ MAX_PANELS = 12  # small multiples per chart; more are left out and said so
 MAX_LOADER_PANELS = 8  # batch sizes in the loader chart (4 to a row)
 MAX_BARS = 40  # configurations in a bar chart
 MAX_TIMELINES = 6
+MAX_MACHINES = 12  # machines drawn as lines in one chart; the fastest are kept and the caption says so
+MAX_HEATMAPS = 6
 
 STYLE = {
     "font.size": 10,
@@ -45,6 +50,9 @@ STYLE = {
     "axes.spines.right": False,
     "svg.fonttype": "none",  # text stays text: smaller files, the browser's fonts
     "svg.hashsalt": "cifarbench",  # stable element ids from one report to the next
+    # Labels are text: a machine named "spot $0.03/h vs on-demand $0.10/h" or "$HOME/run_$x^"
+    # must not go through mathtext (it garbles the first and aborts on the second).
+    "text.parse_math": False,
 }
 
 # One color per utilization metric, the same in every chart.
@@ -78,7 +86,7 @@ class Chart:
 def to_svg(figure: Figure) -> str:
     """The figure as SVG text; the figure is closed (released) afterwards."""
     buffer = io.StringIO()
-    with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cifarbench"}):
+    with mpl.rc_context({"svg.fonttype": "none", "svg.hashsalt": "cifarbench", "text.parse_math": False}):
         figure.savefig(buffer, format="svg", metadata={"Date": None})
     close(figure)
     return buffer.getvalue()
@@ -119,6 +127,7 @@ def training_throughput(frame: pd.DataFrame) -> Chart:
     rows = _rows(frame, ["epoch", "train_step"], ["images_per_sec", "batch_size", "model"])
     if rows.empty:
         return Chart("training_throughput", title, sentence, None, "no epoch or train-step results")
+    rows, note = _fastest_machines(rows)
     rows = rows.assign(series=_series(rows), kind=rows["group"].map(
         {"epoch": "epoch", "train_step": "train step (ceiling)"}))
     best = rows.groupby(["model", "series", "kind", "batch_size"], as_index=False)["images_per_sec"].max()
@@ -138,7 +147,7 @@ def training_throughput(frame: pd.DataFrame) -> Chart:
             _batch_size_axis(ax, best["batch_size"])
             _throughput_axis(ax, best["images_per_sec"], "images/s (log)" if index == 0 else None)
         _outside_legend(axes[-1], len(series) + 3, {"series": "machine · device", "kind": "measured"})
-    return Chart("training_throughput", title, sentence, figure)
+    return Chart("training_throughput", title, sentence + note, figure)
 
 
 def loader_throughput(frame: pd.DataFrame) -> Chart:
@@ -151,6 +160,7 @@ def loader_throughput(frame: pd.DataFrame) -> Chart:
     rows = _rows(frame, ["loader"], ["images_per_sec", "batch_size", "num_workers", "loader"])
     if rows.empty:
         return Chart("loader_throughput", title, sentence, None, "no DataLoader (loader group) results")
+    rows, machines_note = _fastest_machines(rows)
     several_transforms = rows["transform"].nunique() > 1
     pipeline = rows["loader"].astype(str)
     if several_transforms:
@@ -160,6 +170,7 @@ def loader_throughput(frame: pd.DataFrame) -> Chart:
         "images_per_sec"].max()
     steps = _rows(frame, ["train_step"], ["images_per_sec", "batch_size", "model"])
     ceilings = steps.groupby(["batch_size", "machine", "model"], as_index=False)["images_per_sec"].max()
+    ceilings = ceilings[ceilings["machine"].isin(set(rows["machine"]))]
     batch_sizes = sorted(best["batch_size"].unique())
     shown, note = _capped(batch_sizes, MAX_LOADER_PANELS, "batch sizes")
     palette = _machine_palette(frame)
@@ -169,6 +180,9 @@ def loader_throughput(frame: pd.DataFrame) -> Chart:
         figure, axes = _panels(len(shown), height_in=3.8, per_row=4, sharey=True)
         values = pd.Series([*best["images_per_sec"], *ceilings["images_per_sec"]], dtype="float64")
         markers = dict(zip(pipelines, itertools.cycle(MARKERS), strict=False))
+        models = sorted(ceilings["model"].unique())
+        ceiling_styles = dict(zip(models, itertools.cycle([":", "-.", (0, (1, 3)), (0, (5, 2, 1, 2))]),
+                                  strict=False))
         for index, (ax, batch_size) in enumerate(zip(axes, shown, strict=True)):
             data = best[best["batch_size"] == batch_size]
             # Plain matplotlib lines: one seaborn call per panel costs ~0.2 s with dozens of machines.
@@ -176,13 +190,12 @@ def loader_throughput(frame: pd.DataFrame) -> Chart:
                 line = line.sort_values("num_workers")
                 ax.plot(line["num_workers"], line["images_per_sec"], color=palette[machine],
                         marker=markers[pipeline_name], markersize=5, linewidth=1.5)
+            # The ceilings are named in the legend (a line style per model), not on the plot,
+            # where labels of close ceilings overlap each other and the data.
             for ceiling in ceilings[ceilings["batch_size"] == batch_size].itertuples():
-                ax.axhline(ceiling.images_per_sec, color=palette[ceiling.machine], linestyle=":", linewidth=1.4)
-                if len(machines) <= 4:
-                    ax.annotate(f"{ceiling.model} step", (1.0, ceiling.images_per_sec),
-                                xycoords=("axes fraction", "data"), xytext=(-2, 2),
-                                textcoords="offset points", ha="right", va="bottom", fontsize=8,
-                                color=palette[ceiling.machine])
+                if ceiling.machine in palette:
+                    ax.axhline(ceiling.images_per_sec, color=palette[ceiling.machine],
+                               linestyle=ceiling_styles[ceiling.model], linewidth=1.4)
             ax.set_title(f"batch size {int(batch_size)}")
             workers = sorted(data["num_workers"].unique())
             ax.xaxis.set_major_locator(FixedLocator(workers))
@@ -193,10 +206,11 @@ def loader_throughput(frame: pd.DataFrame) -> Chart:
             "machine": [Line2D([], [], color=palette[machine], linewidth=1.5) for machine in machines],
             "pipeline" + (" / transform" if several_transforms else ""): [
                 Line2D([], [], color="0.3", marker=markers[name], linestyle="none") for name in pipelines],
-            "train-step ceiling": [Line2D([], [], color="0.3", linestyle=":", linewidth=1.4)],
+            "train-step ceiling": [Line2D([], [], color="0.3", linestyle=ceiling_styles[model], linewidth=1.4)
+                                   for model in models],
         }
-        _sectioned_legend(axes[-1], sections, [machines, pipelines, ["fastest train step"]])
-    return Chart("loader_throughput", title, sentence + note, figure)
+        _sectioned_legend(axes[-1], sections, [machines, pipelines, [f"{model} step" for model in models]])
+    return Chart("loader_throughput", title, sentence + machines_note + note, figure)
 
 
 def epoch_time(frame: pd.DataFrame) -> Chart:
@@ -222,10 +236,9 @@ def epoch_time(frame: pd.DataFrame) -> Chart:
         sns.barplot(data=best, y="series", x="full_epoch_seconds", hue="model", hue_order=models,
                     order=series, orient="h", errorbar=None, ax=ax, palette=_palette(models, "Set2"))
         if _spans_decades(best["full_epoch_seconds"]):
-            ax.set_xscale("log")
-            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+            _log_axis(ax.xaxis, best["full_epoch_seconds"], lambda value: f"{value:g}")
         for container in ax.containers:
-            ax.bar_label(container, labels=[_duration(bar.get_width()) for bar in container],
+            ax.bar_label(container, labels=[show.duration(bar.get_width()) for bar in container],
                          padding=3, fontsize=8)
         ax.set_xlabel("seconds per 50,000-image epoch" + (" (log)" if ax.get_xscale() == "log" else ""))
         ax.set_ylabel("")
@@ -249,6 +262,7 @@ def gpu_speedup(frame: pd.DataFrame) -> Chart:
         return Chart("gpu_speedup", title, sentence, None,
                      "no GPU result has a CPU result of the same configuration on its machine "
                      "(the speedup needs both devices measured on one machine)")
+    rows, note = _fastest_machines(rows)
     rows = rows.assign(series=_series(rows), kind=rows["group"].str.replace("_", " "))
     best = rows.groupby(["model", "series", "kind", "batch_size"], as_index=False)["speedup_vs_cpu"].max()
     models = sorted(best["model"].unique())
@@ -266,11 +280,12 @@ def gpu_speedup(frame: pd.DataFrame) -> Chart:
             _batch_size_axis(ax, best["batch_size"])
             log = _spans_decades(best["speedup_vs_cpu"])
             if log:
-                ax.set_yscale("log")
-            ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}x"))
+                _log_axis(ax.yaxis, best["speedup_vs_cpu"], lambda value: f"{value:g}x")
+            else:
+                ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}x"))
             ax.set_ylabel("speedup over CPU" + (" (log)" if log else "") if index == 0 else "")
         _outside_legend(axes[-1], len(series) + len(kinds) + 2, {"series": "machine · device", "kind": "measured"})
-    return Chart("gpu_speedup", title, sentence, figure)
+    return Chart("gpu_speedup", title, sentence + note, figure)
 
 
 def utilization_heatmap(frame: pd.DataFrame, metric: str = "gpu_util_pct_mean") -> Chart:
@@ -300,7 +315,7 @@ def utilization_heatmap(frame: pd.DataFrame, metric: str = "gpu_util_pct_mean") 
                      f"no {what} utilization was sampled in the epoch results ({metric} is missing)")
     rows = rows.assign(panel=_series(rows) + " · " + rows["model"].astype(str))
     top = rows.loc[rows.groupby(["panel", "batch_size", "num_workers"], sort=False)["images_per_sec"].idxmax()]
-    panels, note = _capped(list(dict.fromkeys(top["panel"])), MAX_PANELS, "panels")
+    panels, note = _capped(list(dict.fromkeys(top["panel"])), MAX_HEATMAPS, "panels")
     per_row = 3
     with _style():
         vmax = max(100.0, float(top[metric].max()))
@@ -458,6 +473,19 @@ def _panels(count: int, height_in: float, per_row: int = 3, sharey: bool = True,
     return figure, axes[:count]
 
 
+def _fastest_machines(rows: pd.DataFrame, limit: int = MAX_MACHINES) -> tuple[pd.DataFrame, str]:
+    """The rows of the `limit` machines with the fastest rows (by images/s), and a note when some are left out.
+
+    Hundreds of lines in one chart read as none, and take seconds to draw.
+    """
+    fastest = rows.groupby("machine")["images_per_sec"].max().sort_values(ascending=False, kind="stable")
+    if len(fastest) <= limit:
+        return rows, ""
+    kept = set(fastest.index[:limit])
+    return (rows[rows["machine"].isin(kept)],
+            f" (The {limit} fastest of {len(fastest)} machines are drawn; every machine is in the tables.)")
+
+
 def _capped(items: list, limit: int, what: str) -> tuple[list, str]:
     if len(items) <= limit:
         return items, ""
@@ -473,15 +501,26 @@ def _spans_decades(values: pd.Series) -> bool:
 def _throughput_axis(ax, values: pd.Series, label: str | None) -> None:
     """Images/s: a log axis when the values span a decade or more, labelled 1k, 2k, 5k, 10k."""
     if _spans_decades(values):
-        ax.set_yscale("log")
-        positive = values[values > 0]
-        decades = math.log10(positive.max() / positive.min())
-        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades < 3 else (1.0,)))
-        ax.yaxis.set_minor_locator(NullLocator())
+        _log_axis(ax.yaxis, values, show.rate)
     else:
         label = label.replace(" (log)", "") if label else label
-    ax.yaxis.set_major_formatter(EngFormatter(places=0, sep=""))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: show.rate(value)))
     ax.set_ylabel(label or "")
+
+
+def _log_axis(axis, values: pd.Series, label) -> None:
+    """A log axis with ticks at 1, 2, 5 x 10^n (1 x 10^n over three decades), written plainly.
+
+    matplotlib's default labels minor ticks in scientific notation ("4x10^0, 6x10^0"): no
+    minor ticks here, and `label` writes every major one.
+    """
+    axis.axes.set_xscale("log") if axis.axis_name == "x" else axis.axes.set_yscale("log")
+    positive = pd.to_numeric(values, errors="coerce")
+    positive = positive[positive > 0]
+    decades = math.log10(positive.max() / positive.min()) if len(positive) else 1.0
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if decades < 3 else (1.0,)))
+    axis.set_minor_locator(NullLocator())
+    axis.set_major_formatter(FuncFormatter(lambda value, _: label(value)))
 
 
 def _batch_size_axis(ax, batch_sizes: pd.Series) -> None:
@@ -537,13 +576,100 @@ def _metric_label(metric: str) -> str:
     return UTILIZATION_LABELS.get(base, base.replace("_", " "))
 
 
-def _duration(seconds: float) -> str:
-    if not seconds or seconds != seconds:
-        return ""
-    if seconds >= 3600:
-        return f"{seconds / 3600:.1f} h"
-    if seconds >= 120:
-        return f"{seconds / 60:.1f} min"
-    if seconds >= 10:
-        return f"{seconds:.0f} s"
-    return f"{seconds:.2g} s"
+ANSWER_KINDS = (("loader ceiling", "#8e5cc2"), ("train-step ceiling", "#1f6fb4"), ("epoch achieved", "#2a9d3a"))
+
+
+def answer_chart(analysis: Analysis) -> Chart:
+    """Per machine, device and model: the loader ceiling, the train-step ceiling and the epoch achieved.
+
+    Each bar is the median round; its whisker spans the slowest to the fastest round.
+    """
+    title = "What limits the best configuration"
+    sentence = ("For the best configuration of each machine, device and model (as in the table above): the "
+                "images per second its input pipeline serves alone, what its train step alone reaches, and "
+                "what the epoch achieved (higher is better). Whiskers span the slowest to the fastest timed "
+                "round. The epoch is held to the lower ceiling.")
+    rows = []
+    for answer in analysis.answers:
+        rec = answer.recommendation
+        if rec.best is None:
+            continue
+        verdict = rec.verdict
+        loader = verdict.loader if verdict else None
+        if verdict and verdict.device_input is not None:
+            loader = verdict.device_input
+        label = " · ".join(str(part) for part in rec.where if part)
+        rows.append((label, [loader, verdict.step if verdict else rec.step, rec.best]))
+    if not rows:
+        return Chart("answer", title, sentence, None, "no valid epoch was measured")
+    rows, note = _capped(rows, MAX_BARS, "configurations")
+    values = [case.images_per_sec for _, found in rows for case in found if case is not None]
+    with _style():
+        height = min(1.0 + 0.62 * len(rows), 14)
+        figure = Figure(figsize=(WIDTH_IN, max(height, 2.2)), layout="constrained")
+        ax = figure.add_subplot()
+        bar = 0.26
+        for position, (_, found) in enumerate(rows):
+            for offset, (case, (_kind, color)) in enumerate(zip(found, ANSWER_KINDS, strict=True)):
+                if case is None:
+                    continue
+                y = position + (offset - 1) * bar
+                low = case.images_per_sec_min if case.images_per_sec_min is not None else case.images_per_sec
+                high = case.images_per_sec_max if case.images_per_sec_max is not None else case.images_per_sec
+                ax.barh(y, case.images_per_sec, height=bar * 0.92, color=color,
+                        xerr=[[max(case.images_per_sec - low, 0)], [max(high - case.images_per_sec, 0)]],
+                        error_kw={"ecolor": "0.15", "capsize": 2.5, "linewidth": 1})
+                ax.annotate(show.rate(case.images_per_sec), (high, y), xytext=(4, 0), textcoords="offset points",
+                            va="center", fontsize=8, color="0.25")
+        ax.set_yticks(range(len(rows)), [label for label, _ in rows])
+        ax.invert_yaxis()
+        series = pd.Series(values, dtype="float64")
+        if _spans_decades(series):
+            _log_axis(ax.xaxis, series, show.rate)
+            ax.set_xlabel("images/s (log)")
+        else:
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: show.rate(value)))
+            ax.set_xlabel("images/s")
+        ax.margins(x=0.12)
+        ax.legend([Line2D([], [], color=color, linewidth=6) for _, color in ANSWER_KINDS],
+                  [kind for kind, _ in ANSWER_KINDS], loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return Chart("answer", title, sentence + note, figure)
+
+
+def cost_chart(analysis: Analysis) -> Chart:
+    """Cost per epoch against time per epoch, one point per machine, device and model."""
+    title = "Cost against time per epoch"
+    sentence = ("Each point is a machine's fastest valid epoch configuration for a model and device; lower left "
+                "is faster and cheaper.")
+    priced = [cost for cost in analysis.costs if cost.cost_per_epoch is not None]
+    if not analysis.costs or not priced:
+        return Chart("cost", title, sentence, None,
+                     "no price known: give --bench-price-per-hour to the sweep or a prices file to the report")
+    currency = f" ({analysis.currency})" if analysis.currency else ""
+    with _style():
+        figure = Figure(figsize=(9.0, 5.5), layout="constrained")
+        ax = figure.add_subplot()
+        models = sorted({str(cost.config.model) for cost in priced})
+        markers = dict(zip(models, itertools.cycle(MARKERS), strict=False))
+        machines = sorted({cost.config.machine for cost in priced})
+        colors = dict(zip(machines, _palette(machines).values(), strict=True))
+        for cost in priced:
+            ax.scatter(cost.seconds, cost.cost_per_epoch, s=60, color=colors[cost.config.machine],
+                       marker=markers[str(cost.config.model)], label=f"{cost.config.machine} · {cost.config.model}")
+            ax.annotate(cost.config.device, (cost.seconds, cost.cost_per_epoch), textcoords="offset points",
+                        xytext=(6, 4), fontsize=8)
+        seconds = pd.Series([cost.seconds for cost in priced], dtype="float64")
+        money = pd.Series([cost.cost_per_epoch for cost in priced], dtype="float64")
+        if _spans_decades(seconds):
+            _log_axis(ax.xaxis, seconds, lambda value: f"{value:g}")
+        if _spans_decades(money):
+            _log_axis(ax.yaxis, money, show.money)
+        else:
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: show.money(value)))
+        ax.set_xlabel("seconds per 50,000-image epoch")
+        ax.set_ylabel(f"cost per epoch{currency}")
+        handles, labels = ax.get_legend_handles_labels()
+        unique = dict(zip(labels, handles, strict=True))
+        ax.legend(unique.values(), unique.keys(), title="machine · model", loc="upper left",
+                  bbox_to_anchor=(1.01, 1.0), frameon=False, ncol=max(1, math.ceil(len(unique) / 24)))
+    return Chart("cost", title, sentence, figure)

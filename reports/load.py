@@ -40,6 +40,7 @@ class Record:
     run: dict  # the file's top-level "cifarbench" block; {} in foreign files
     datetime: str | None  # pytest-benchmark's "datetime" of the file (ISO 8601)
     benchmark: dict  # pytest-benchmark's benchmark entry: name, group, params, stats, extra_info
+    commit_info: dict | None = None  # pytest-benchmark's commit_info of the file (id, dirty, ...)
 
     @property
     def cifarbench(self) -> bool:
@@ -115,9 +116,11 @@ def records_from_document(document: object, file: str) -> list[Record]:
     run = run if isinstance(run, dict) else {}
     machine = _machine_label(machine_info, file)
     started = document.get("datetime")
+    commit_info = document.get("commit_info") if isinstance(document.get("commit_info"), dict) else None
     return [
         Record(file=file, machine=machine, machine_info=machine_info, run=run,
-               datetime=started if isinstance(started, str) else None, benchmark=benchmark)
+               datetime=started if isinstance(started, str) else None, benchmark=benchmark,
+               commit_info=commit_info)
         for benchmark in benchmarks
     ]
 

@@ -7,7 +7,10 @@ added, never renamed. Utilization metrics are flattened to `<metric>_mean`, `<me
 and `<metric>_max`; the known ones always exist (NaN where not sampled).
 
 When one machine has measured the same case more than once (several result files), the
-newest run's row is kept.
+newest run's row is kept; `reports.runs` lists the older runs and keeps machines that share a
+label apart before this stage. Each case keeps its timed rounds (`min_s`, `median_s`, `max_s`,
+`rounds`, and the images/s of the fastest and slowest round) and the harness's trust
+assessment (`trust_level`: ok, noisy, invalid, or None in files older than the assessment).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ UTILIZATION_METRICS = (
     "gpu_temp_c", "gpu_pcie_tx_mib_per_sec", "gpu_pcie_rx_mib_per_sec",
 )
 UTILIZATION_STATS = ("mean", "p95", "max")
+TRUST_LEVELS = ("ok", "noisy", "invalid")  # best to worst; None: not assessed (older files)
 TIMELINE_COLUMNS = ("case", "machine", "name", "t_s", "metric", "value")
 
 # The contract: every tidy frame has these columns (plus any other utilization metric found).
@@ -43,14 +47,15 @@ COLUMNS = (
     "machine", "file", "run_started", "group", "name", "fullname", "param", "params",
     "device", "device_kind", "device_name",
     *(axis for axis in AXES if axis != "device"),
-    "median_s", "mean_s", "stddev_s", "min_s", "max_s", "rounds",
-    "images_per_round", "images_per_sec",
+    "median_s", "mean_s", "stddev_s", "min_s", "max_s", "rounds", "rounds_spread",
+    "images_per_round", "images_per_sec", "images_per_sec_min", "images_per_sec_max",
+    "trust_level", "trust_reasons", "other_cpu_pct",
     "flops_per_image", "achieved_tflops", "peak_tflops", "fraction_of_peak",
     "epoch_images", "epoch_seconds", "full_epoch_seconds", "full_epoch_projected",
     "eval_accuracy", "train_loss", "first_batch_seconds", "peak_mem_mib",
     "energy_j", "energy_j_per_round", "images_per_joule", "joules_per_epoch",
     "price_per_hour", "cpu_threads", "cpu_brand", "gpu_name",
-    "data_source", "profile", "throttle_reasons", "timeline_points", "cifarbench",
+    "data_source", "profile", "preset", "throttle_reasons", "timeline_points", "cifarbench",
     *(f"{metric}_{stat}" for metric in UTILIZATION_METRICS for stat in UTILIZATION_STATS),
     "speedup_vs_cpu",
 )
@@ -100,6 +105,9 @@ def _row(record: Record) -> dict:
         "max_s": stats.get("max"),
         "rounds": stats.get("rounds"),
     }
+    median, fastest, slowest = stats.get("median"), stats.get("min"), stats.get("max")
+    if isinstance(fastest, int | float) and isinstance(slowest, int | float) and median:
+        row["rounds_spread"] = (slowest - fastest) / median
     if not ours:
         return row
     for axis in AXES:
@@ -116,6 +124,19 @@ def _row(record: Record) -> dict:
         row[key] = info.get(key)
     if row["images_per_sec"] is None and row["images_per_round"] and row["median_s"]:
         row["images_per_sec"] = row["images_per_round"] / row["median_s"]
+    if row["images_per_round"] and row["min_s"] and row["max_s"]:
+        row["images_per_sec_max"] = row["images_per_round"] / row["min_s"]  # the fastest round
+        row["images_per_sec_min"] = row["images_per_round"] / row["max_s"]
+    trust = info.get("trust")
+    if isinstance(trust, dict):
+        level = trust.get("level")
+        row["trust_level"] = level if level in TRUST_LEVELS else None
+        row["trust_reasons"] = tuple(str(reason) for reason in trust.get("reasons") or ())
+        row["other_cpu_pct"] = trust.get("other_cpu_pct")
+        if isinstance(trust.get("rounds_spread"), int | float):
+            row["rounds_spread"] = trust["rounds_spread"]
+    else:
+        row["trust_reasons"] = ()
     if row["achieved_tflops"] is None and row["flops_per_image"] and row["images_per_sec"]:
         row["achieved_tflops"] = row["flops_per_image"] * row["images_per_sec"] / 1e12
     row["full_epoch_projected"] = info.get("full_epoch_projected")
@@ -126,6 +147,7 @@ def _row(record: Record) -> dict:
     row["price_per_hour"] = facts.get("price_per_hour")
     row["data_source"] = info.get("data_source") or record.run.get("data")
     row["profile"] = record.run.get("profile")
+    row["preset"] = record.run.get("preset") or record.run.get("profile")
     throttle = info.get("throttle_reasons")
     row["throttle_reasons"] = ", ".join(map(str, throttle)) if throttle else None
     timeline = info.get("timeline")
@@ -168,10 +190,14 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Numbers as float64 (NaN where absent); booleans as True/False/None; flags as bool."""
     text = {"machine", "file", "run_started", "group", "name", "fullname", "param", "params", "device",
             "device_kind", "device_name", "model", "loader", "transform", "cpu_brand", "gpu_name",
-            "data_source", "profile", "throttle_reasons"}
+            "data_source", "profile", "preset", "throttle_reasons", "trust_level"}
+    objects = {"trust_reasons"}
     flags = {*BOOLEAN_AXES, "full_epoch_projected"}
     for column in frame.columns:
-        if column == "cifarbench":
+        if column in objects:
+            frame[column] = pd.Series([value if isinstance(value, tuple) else () for value in frame[column]],
+                                      index=frame.index, dtype=object)
+        elif column == "cifarbench":
             frame[column] = frame[column].astype(bool)
         elif column in flags:
             frame[column] = pd.Series(
@@ -191,21 +217,27 @@ def _newest_per_case(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _speedup_vs_cpu(frame: pd.DataFrame) -> pd.Series:
-    """images/s of a cuda row over the same machine's cpu row with equal other params."""
-    keys = ["machine", "group", *(axis for axis in AXES if axis != "device")]
+    """images/s of a cuda row over the same machine's cpu row with equal other params.
+
+    `pin_memory` is not part of the match: a GPU epoch pins host memory and records
+    `pin_memory=True`, the CPU epoch of the same configuration does not.
+    """
+    keys = ["machine", "group", *(axis for axis in AXES if axis not in ("device", "pin_memory"))]
     ours = frame["cifarbench"] & frame["group"].isin(COMPUTE_GROUPS)
-    cpu = frame[ours & (frame["device_kind"] == "cpu")]
-    cpu_images_per_sec = {_key(row, keys): row["images_per_sec"] for _, row in cpu.iterrows()}
+    if not ours.any():
+        return pd.Series(float("nan"), index=frame.index)
+    keyed = frame[keys].astype(object)
+    keyed = keyed.where(keyed.notna(), "").astype(str)  # None and NaN alike: not an axis of this case
+    keyed = keyed.assign(_cpu=(ours & (frame["device_kind"] == "cpu")).to_numpy(),
+                         _ips=frame["images_per_sec"].to_numpy())
+    cpu = keyed[keyed["_cpu"]].drop_duplicates(subset=keys, keep="last").set_index(keys)["_ips"]
+    cuda = ours & (frame["device_kind"] == "cuda")
     speedup = pd.Series(float("nan"), index=frame.index)
-    for index, row in frame[ours & (frame["device_kind"] == "cuda")].iterrows():
-        base = cpu_images_per_sec.get(_key(row, keys))
-        if base and base > 0:
-            speedup[index] = row["images_per_sec"] / base
-    return speedup
-
-
-def _key(row: pd.Series, keys: list[str]) -> tuple:
-    return tuple(None if _missing(row[key]) else row[key] for key in keys)
+    if cuda.any() and not cpu.empty:
+        index = pd.MultiIndex.from_frame(keyed.loc[cuda, keys])
+        base = cpu.reindex(index).to_numpy()
+        speedup[cuda] = frame.loc[cuda, "images_per_sec"].to_numpy() / base
+    return speedup.where(speedup > 0)
 
 
 def _missing(value: object) -> bool:
@@ -274,7 +306,8 @@ def machines_table(records: Iterable[Record]) -> pd.DataFrame:
     rows = [_machine_row(record, len(files[machine])) for machine, record in newest.items()]
     columns = ["machine", "hostname", "cpu", "cores_usable", "cores_logical", "torch_threads", "ram_gib",
                "gpus", "driver", "python", "torch", "torchvision", "cuda", "cudnn", "peak_tflops",
-               "price_per_hour", "profile", "data_source", "complete", "started", "files", "cifarbench"]
+               "price_per_hour", "profile", "preset", "preflight", "data_source", "complete", "started", "files",
+               "cifarbench"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -302,6 +335,8 @@ def _machine_row(record: Record, file_count: int) -> dict:
         "peak_tflops": facts.get("peak_tflops") or {},
         "price_per_hour": facts.get("price_per_hour"),
         "profile": record.run.get("profile"),
+        "preset": record.run.get("preset") or record.run.get("profile"),
+        "preflight": facts.get("preflight") if isinstance(facts.get("preflight"), dict) else None,
         "data_source": record.run.get("data"),
         "complete": record.run.get("complete"),
         "started": record.run.get("started") or record.datetime,

@@ -22,7 +22,8 @@ matplotlib.use("Agg")  # before anything imports pyplot
 import pytest
 
 from reports.__main__ import main
-from tests.test_report_data import FOREIGN, real_files
+from tests.test_report_data import FOREIGN, read_document, real_files
+from tests.test_report_html import with_trust
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 CHROMIUM = next((found for found in map(shutil.which, BROWSERS) if found), None)
@@ -134,8 +135,21 @@ MEASURE_FIGURES = """JSON.stringify({
 })"""
 
 
-def inspect_page(page_file: Path, workdir: Path) -> tuple[dict, list[str]]:
-    """Load `page_file` in headless Chromium: (the figures' sizes and the page's facts, console problems)."""
+FIRST_SCREEN = """JSON.stringify({
+  answer: (function () { const box = document.getElementById("answer").getBoundingClientRect();
+                         return [box.top, box.bottom, box.width]; })(),
+  trust: Array.from(document.querySelectorAll(".machine")).map(element => {
+    const line = element.querySelector(".trust").getBoundingClientRect();
+    return {trust: element.dataset.trust, text: element.querySelector(".trust").textContent, top: line.top,
+            bottom: line.bottom};
+  }),
+  method: document.getElementById("method").getBoundingClientRect().top,
+})"""
+
+
+def inspect_page(page_file: Path, workdir: Path, expression: str = MEASURE_FIGURES,
+                 size: tuple[int, int] = (1400, 1000)) -> tuple[dict, list[str]]:
+    """Load `page_file` in headless Chromium: (what `expression` measured, console problems)."""
     browser = DevTools(CHROMIUM, workdir / "profile", workdir / "chromium.log")
     try:
         target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
@@ -143,11 +157,12 @@ def inspect_page(page_file: Path, workdir: Path) -> tuple[dict, list[str]]:
         for domain in ("Page", "Runtime", "Log"):
             browser.send(f"{domain}.enable", session=session)
         browser.send("Emulation.setDeviceMetricsOverride",
-                     {"width": 1400, "height": 1000, "deviceScaleFactor": 1, "mobile": False}, session=session)
+                     {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": False},
+                     session=session)
         navigation = browser.send("Page.navigate", {"url": page_file.as_uri()}, session=session)
         assert "errorText" not in navigation, navigation
         browser.wait_for("Page.loadEventFired")
-        measured = browser.send("Runtime.evaluate", {"expression": MEASURE_FIGURES, "returnByValue": True},
+        measured = browser.send("Runtime.evaluate", {"expression": expression, "returnByValue": True},
                                 session=session)
         return json.loads(measured["result"]["value"]), console_problems(browser.events)
     finally:
@@ -180,6 +195,32 @@ def test_report_loads_in_chromium_without_console_errors_and_figures_have_size(t
     for width, height in page["svgs"]:
         assert width > 0
         assert height > 0
+    assert problems == [], problems
+
+
+@needs_chromium
+def test_the_answer_and_an_invalid_runs_trust_line_are_on_the_first_screen(tmp_path, capsys):
+    """At 1366 x 768, before any method note: the answer table and the trust line of an invalid run."""
+    results = tmp_path / "results"
+    results.mkdir()
+    shutil.copy(real_files()[1], results / real_files()[1].name)
+    invalid = with_trust(read_document(real_files()[0]), "invalid",
+                         ["Other processes used 180% of a core during the timed rounds."])
+    (results / "invalid.json").write_text(json.dumps(invalid), encoding="utf-8")
+    report = tmp_path / "report.html"
+    assert main([str(results), "-o", str(report)]) == 0
+    capsys.readouterr()
+
+    screen, problems = inspect_page(report, tmp_path, FIRST_SCREEN, size=(1366, 768))
+
+    top, bottom, width = screen["answer"]
+    assert 0 <= top < bottom <= 768, screen["answer"]
+    assert width <= 1366
+    [invalid_line] = [machine for machine in screen["trust"] if machine["trust"] == "invalid"]
+    assert invalid_line["bottom"] <= 768
+    assert "invalid" in invalid_line["text"]
+    assert "180% of a core" in invalid_line["text"]
+    assert screen["method"] > 768  # the method notes come after the answer
     assert problems == [], problems
 
 

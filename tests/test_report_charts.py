@@ -10,9 +10,9 @@ import pytest
 from matplotlib.figure import Figure
 
 from reports import charts
-from reports.load import load_records
+from reports.load import load_records, records_from_document
 from reports.tidy import select_timeline_cases, tidy, timelines
-from tests.test_report_data import FOREIGN, gpu_records, real_files
+from tests.test_report_data import FOREIGN, gpu_records, read_document, real_files
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +141,47 @@ def test_many_machines_are_capped_and_said_so(cpu_frame):
     chart = charts.utilization_heatmap(pd.concat(copies, ignore_index=True), "cpu_pct_mean")
     assert "are shown" in chart.sentence
     drawn(chart)
+
+
+def labelled_frame(label: str) -> pd.DataFrame:
+    document = read_document(real_files()[0])
+    document["machine_info"]["cifarbench"]["label"] = label
+    return tidy(records_from_document(document, "labelled.json"))
+
+
+@pytest.mark.parametrize("label", ["spot $0.03/h vs on-demand $0.10/h", "team_a $HOME/run_$x^"])
+def test_labels_with_dollar_signs_are_text_not_mathtext(label):
+    svg = drawn(charts.loader_throughput(labelled_frame(label)))
+    escaped = label.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert escaped in svg
+
+
+def test_log_axes_label_their_ticks_plainly(cpu_frame):
+    """Just over a decade of epoch times: matplotlib would label minor ticks '4x10^0, 6x10^0'."""
+    frame = cpu_frame.copy()
+    epochs = frame["group"] == "epoch"
+    frame.loc[epochs & (frame["machine"] == "cpu-2core-a"), "full_epoch_seconds"] = 4.2
+    frame.loc[epochs & (frame["machine"] == "cpu-2core-b"), "full_epoch_seconds"] = 45.0
+    svg = drawn(charts.epoch_time(frame))
+    assert "\N{MULTIPLICATION SIGN}" not in svg
+    assert "10^" not in svg
+
+
+def test_loader_chart_names_the_ceilings_in_the_legend_only(cpu_frame):
+    chart = charts.loader_throughput(cpu_frame)
+    figure = chart.figure
+    try:
+        for ax in figure.axes:
+            plotted = [text.get_text() for text in ax.texts]
+            assert not any("step" in text for text in plotted), plotted
+        legend = [text.get_text() for text in figure.axes[-1].get_legend().get_texts()]
+        assert "tutorial step" in legend
+    finally:
+        charts.to_svg(figure)
+
+
+def test_line_charts_draw_the_fastest_machines_and_say_so():
+    frames = [labelled_frame(f"machine-{number:02d}") for number in range(charts.MAX_MACHINES + 2)]
+    chart = charts.training_throughput(pd.concat(frames, ignore_index=True))
+    drawn(chart)
+    assert f"The {charts.MAX_MACHINES} fastest of {charts.MAX_MACHINES + 2} machines are drawn" in chart.sentence

@@ -4,7 +4,6 @@ import os
 import shutil
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import matplotlib
@@ -60,27 +59,20 @@ def test_broken_file_is_named_on_stderr_and_the_rest_renders(results, tmp_path, 
     assert "test_fib_10" in page
 
 
-def test_report_goes_into_the_first_folder_by_default(results, capsys, monkeypatch):
-    monkeypatch.setitem(sys.modules, "reports.diagnosis", None)  # keep this test on the CLI's own work
+def test_report_goes_into_the_first_folder_by_default(results, capsys):
     assert main([str(results)]) == 0
     assert (results / "report.html").exists()
     assert capsys.readouterr().out.strip() == str(results / "report.html")
 
 
-def test_prices_toml_is_passed_to_the_diagnosis(results, tmp_path, monkeypatch):
-    seen = {}
-
-    def diagnose(df, prices=None):
-        seen["prices"] = prices
-        return None
-
-    module = types.ModuleType("reports.diagnosis")
-    module.diagnose = diagnose
-    monkeypatch.setitem(sys.modules, "reports.diagnosis", module)
+def test_prices_toml_with_its_currency_reaches_the_cost_table(results, tmp_path):
     prices = tmp_path / "prices.toml"
-    prices.write_text('[prices]\n"cpu-2core-a" = 0.1\n"NVIDIA H200" = 3.5\n', encoding="utf-8")
-    assert main([str(results), "-o", str(tmp_path / "r.html"), "--prices", str(prices)]) == 0
-    assert seen["prices"] == {"cpu-2core-a": 0.1, "NVIDIA H200": 3.5}
+    prices.write_text('currency = "EUR"\n[prices]\n"cpu-2core-a" = 0.1\n"cpu-2core-b" = 0.05\n', encoding="utf-8")
+    output = tmp_path / "r.html"
+    assert main([str(results), "-o", str(output), "--prices", str(prices)]) == 0
+    page = output.read_text(encoding="utf-8")
+    costs = page[page.index('id="costs"'):page.index("</table>", page.index('id="costs"'))]
+    assert "EUR" in costs
 
 
 def test_unreadable_prices_file_is_a_clear_error(results, tmp_path, capsys):
@@ -102,3 +94,43 @@ def test_python_dash_m_reports_runs(results, tmp_path):
     assert completed.stdout.strip() == str(output)
     assert f"warning: {results / BROKEN.name}" in completed.stderr
     assert output.stat().st_size > 10_000
+
+
+def run_reports(*arguments: str, cwd: Path) -> subprocess.CompletedProcess:
+    """`python -m reports ARGUMENTS` in a child process, as a user types it."""
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+               MPLBACKEND="Agg")
+    return subprocess.run([sys.executable, "-m", "reports", *arguments], capture_output=True, text=True,
+                          check=False, cwd=cwd, env=env)
+
+
+def test_output_naming_a_folder_is_a_clear_error(results, tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    completed = run_reports(str(results), "-o", str(folder), cwd=tmp_path)
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
+    assert f"error: -o {folder} is a folder; name a file, e.g. -o {folder / 'report.html'}" in completed.stderr
+
+
+def test_output_under_a_file_is_a_clear_error(results, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x", encoding="utf-8")
+    completed = run_reports(str(results), "-o", str(blocker / "report.html"), cwd=tmp_path)
+    assert completed.returncode == 2
+    assert "Traceback" not in completed.stderr
+    assert "is a file, not a folder; choose another path with -o" in completed.stderr
+
+
+def test_a_file_arguments_report_goes_beside_the_file(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    source = data / real_files()[0].name
+    shutil.copy(real_files()[0], source)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    completed = run_reports(str(source), cwd=elsewhere)
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.strip() == str(data / "report.html")
+    assert (data / "report.html").exists()
+    assert not (elsewhere / "results").exists()

@@ -45,7 +45,8 @@ def make_gpu_document(real: dict, label: str = BUILT_GPU_LABEL) -> dict:
 
     The machine gets one GPU and its peaks; every forward, train_step and epoch case is
     copied to `cuda:0` with a throughput that grows with the batch size, GPU utilization,
-    power and energy, and a timeline of 20 samples. The CPU cases stay as measured, so the
+    power and energy, and a timeline of 20 samples; epochs record `pin_memory=True`, as real
+    CUDA epochs do. The CPU cases stay as measured, so the
     GPU-over-CPU speedup has its pairs. The numbers are made up: only their shapes matter.
     """
     document = copy.deepcopy(real)
@@ -73,6 +74,8 @@ def make_gpu_document(real: dict, label: str = BUILT_GPU_LABEL) -> dict:
         if "full_epoch_seconds" in info:
             info["full_epoch_seconds"] /= factor
         info["device_name"] = "Built GPU"
+        if gpu["group"] == "epoch":
+            info["pin_memory"] = True  # a real CUDA epoch pins host memory and records it
         info["peak_mem_mib"] = 512.0
         busy_pct = min(95.0, 20.0 + params["batch_size"] / 2)
         utilization = info.setdefault("utilization", {})

@@ -1,20 +1,19 @@
-"""reports.html: one self-contained, escaped page from the records (and the diagnosis, when present)."""
+"""reports.report and reports.html: one self-contained, escaped page that answers first."""
 
 import base64
+import copy
 import re
-import sys
-import types
 
 import matplotlib
 
 matplotlib.use("Agg")  # before anything imports pyplot
 
-import pandas as pd
 import pytest
-from matplotlib.figure import Figure
 
-from reports import html
+from reports import display, html
 from reports.load import load_records, records_from_document
+from reports.prices import Prices
+from reports.report import build_report
 from tests.test_report_data import (
     BUILT_GPU_LABEL,
     FOREIGN,
@@ -33,16 +32,9 @@ def records():
     return [*load_records([*real_files(), FOREIGN]), *gpu_records()]
 
 
-@pytest.fixture
-def no_diagnosis(monkeypatch):
-    """As if reports.diagnosis were not installed."""
-    monkeypatch.setitem(sys.modules, "reports.diagnosis", None)
-
-
-def stub_diagnosis(monkeypatch, diagnose):
-    module = types.ModuleType("reports.diagnosis")
-    module.diagnose = diagnose
-    monkeypatch.setitem(sys.modules, "reports.diagnosis", module)
+@pytest.fixture(scope="module")
+def page(records):
+    return build_report(records, made_by="cifarbench 9.9 (commit abc1234)")
 
 
 def has_cell(page: str, text: str) -> bool:
@@ -53,13 +45,28 @@ def svgs(page: str) -> list[str]:
     return [base64.b64decode(data).decode() for data in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)]
 
 
-def test_page_is_self_contained(records, no_diagnosis):
-    page = html.build_report(records)
+def with_trust(document: dict, level: str, reasons: list[str], groups=("epoch",)) -> dict:
+    """A copy of a real document with the harness's trust fields set, to test the trust logic."""
+    document = copy.deepcopy(document)
+    for benchmark in document["benchmarks"]:
+        if benchmark["group"] in groups:
+            benchmark["extra_info"]["trust"] = {"level": level, "reasons": reasons, "other_cpu_pct": 180.0,
+                                                "rounds_spread": 0.4, "rounds": 2, "images_timed": 1024.0}
+    document["machine_info"]["cifarbench"]["preflight"] = {
+        "other_cpu_pct": 150.0, "seconds": 2.0, "usable_cores": 2, "quiet": False,
+        "message": "Other processes used 150% of a core before the sweep."}
+    return document
+
+
+def test_page_is_self_contained(page):
     assert page.startswith("<!doctype html>")
-    assert "<script" not in page.lower()
+    scripts = re.findall(r"<script[^>]*>", page.lower())
+    assert scripts == ["<script>"]  # the one inline sorting script, no src
     assert "<link" not in page.lower()
     assert "@import" not in page
     assert "url(" not in page
+    assert "fetch(" not in page
+    assert "XMLHttpRequest" not in page
     for attribute, value in re.findall(r'\b(src|href)="([^"]*)"', page):
         assert value.startswith(("data:image/svg+xml;base64,", "#")), (attribute, value[:60])
     figures = svgs(page)
@@ -69,40 +76,74 @@ def test_page_is_self_contained(records, no_diagnosis):
         assert "xlink:href=\"http" not in svg
 
 
-def test_page_has_the_sections_with_machines_best_configurations_and_all_results(records, no_diagnosis):
-    page = html.build_report(records)
-    for anchor in ('id="machines"', 'id="best"', 'id="charts"', 'id="results"', 'id="other"'):
-        assert anchor in page
-    assert 'id="diagnosis"' not in page  # no diagnosis module: no section
-    for path in real_files():
-        label = read_document(path)["machine_info"]["cifarbench"]["label"]
-        assert f"<td>{label}" in page
-    assert "Built GPU" in page
-    assert BUILT_GPU_LABEL in page
-    assert "Training throughput against batch size" in page
-    # One sentence under each chart.
-    assert page.count("<figcaption>") == len(svgs(page))
+def test_the_answer_comes_first_then_the_evidence_then_the_method(page):
+    order = [page.index(anchor) for anchor in ('id="summary"', 'id="answer"', 'id="diagnosis"', 'id="machines"',
+                                               'id="charts"', 'id="results"', 'id="other"', 'id="method"')]
+    assert order == sorted(order)
+    assert page.count('class="machine" data-trust=') == 3
+    answer = page[page.index('id="answer"'):page.index("</table>", page.index('id="answer"'))]
+    assert answer.count("<tr data-trust=") == 4  # 3 machines; the built GPU machine has a CPU and a GPU row
+    assert "Use batch 128, 0 workers, tensor pipeline." in page
+    assert "compute, 82% of ceiling" in answer
+    assert "from 512 images" in answer
+    assert "<details>\n<summary>How to read this report" in page  # the method notes, collapsed
 
 
-def test_foreign_rows_are_in_their_own_generic_table(records, no_diagnosis):
-    page = html.build_report(records)
+def test_headers_carry_units_not_code_names(page):
+    answer = page[page.index('id="answer"'):page.index("</thead>", page.index('id="answer"'))]
+    assert 'images/s<span class="unit">median round</span>' in answer
+    assert 'epoch<span class="unit">s per 50,000 images</span>' in answer
+    assert "images_per_sec" not in answer
+    assert "full_epoch_seconds" not in answer
+
+
+def test_recommendations_lead_with_the_advice(page):
+    table = page[page.index('id="recommendations"'):page.index("</table>", page.index('id="recommendations"'))]
+    headers = re.findall(r'<th scope="col"[^>]*>([^<]+)', table)
+    assert headers.index("advice") == 3
+    assert len(headers) <= 8
+
+
+def test_like_for_like_says_the_shared_settings_and_the_threads(page):
+    section = page[page.index('id="like-for-like"'):page.index('id="diagnosis"')]
+    assert "different torch thread counts (2 against 1)" in section
+    assert "settings both measured" in section
+
+
+def test_cpu_only_machines_show_no_cuda_or_cudnn(page):
+    machines = page[page.index('id="machines"'):page.index("</table>", page.index('id="machines"'))]
+    rows = {re.search(r'<td class="t">([^<]+)', row).group(1): row for row in machines.split("<tr>")[2:]}
+    for label in ("cpu-2core-a", "cpu-2core-b"):
+        assert "13.2" not in rows[label]  # the torch build's CUDA, meaningless without a GPU
+        assert "9.26.0" not in rows[label]
+    assert "13.2" in rows[BUILT_GPU_LABEL]
+    assert "9.26.0" in rows[BUILT_GPU_LABEL]  # cuDNN as a version, not the raw 92600
+    assert "92600" not in page
+
+
+def test_the_footer_names_the_tool_version_and_the_sweeps_commit(page):
+    footer = page[page.index("<footer>"):]
+    assert "cifarbench 9.9 (commit abc1234)" in footer
+    assert "6fd2738 with uncommitted changes" in footer
+
+
+def test_foreign_rows_are_in_their_own_generic_table(page):
     other = page[page.index('id="other"'):]
     for benchmark in read_document(FOREIGN)["benchmarks"]:
-        assert f"<td>{benchmark['name']}" in other
-        assert f"<td>{benchmark['name']}" not in page[:page.index('id="other"')]
+        assert has_cell(other, benchmark["name"])
+        assert not has_cell(page[:page.index('id="other"')], benchmark["name"])
 
 
-def test_left_out_charts_are_listed_with_their_reason(no_diagnosis):
-    page = html.build_report(load_records(real_files()))  # CPU machines only
+def test_left_out_charts_are_listed_with_their_reason():
+    page = build_report(load_records(real_files()))  # CPU machines only
     assert "Not drawn" in page
     assert "GPU speedup over the CPU</strong>: no GPU result" in page
 
 
-def test_label_and_parameter_from_the_json_are_escaped(no_diagnosis):
+def test_label_and_parameter_from_the_json_are_escaped():
     document = xss_document(read_document(real_files()[0]))
-    page = html.build_report(records_from_document(document, "xss.json"))
+    page = build_report(records_from_document(document, "xss.json"))
     assert XSS not in page
-    assert "<script" not in page.lower()
     assert ESCAPED_XSS in page
     for svg in svgs(page):
         assert XSS not in svg
@@ -112,83 +153,87 @@ def test_autoescape_is_on_for_the_template():
     assert html._template().environment.autoescape is True
 
 
-def test_only_foreign_results_still_render(no_diagnosis):
-    page = html.build_report(load_records([FOREIGN]))
+def test_only_foreign_results_still_render():
+    page = build_report(load_records([FOREIGN]))
     assert "No cifarbench results here" in page
     assert 'id="other"' in page
     assert 'id="charts"' not in page
 
 
+def test_an_invalid_run_shows_its_trust_line_and_is_not_ranked():
+    reason = "Other processes used 180% of a core during the timed rounds."
+    document = with_trust(read_document(real_files()[0]), "invalid", [reason])
+    page = build_report(records_from_document(document, "invalid.json"))
+    summary = page[page.index('id="summary"'):page.index('id="answer"')]
+    assert 'data-trust="invalid"' in summary
+    assert "invalid: 10 invalid of 24 cases; every epoch is invalid, so this machine is not ranked" in summary
+    assert reason in summary
+    assert "Other processes used 150% of a core before the sweep." in summary
+    assert "No advice for tutorial on cpu" in summary
+    answer = page[page.index('id="answer"'):page.index("</table>", page.index('id="answer"'))]
+    assert "not ranked" in answer
+
+
+def test_a_noisy_run_is_used_with_its_spread():
+    document = with_trust(read_document(real_files()[0]), "noisy", ["The rounds spread over 40%."])
+    page = build_report(records_from_document(document, "noisy.json"))
+    assert 'class="machine" data-trust="noisy"' in page
+    assert "Use batch 128, 0 workers, tensor pipeline." in page
+    assert "noisy: its rounds spread over 40%" in page
+
+
+def test_money_gets_the_prices_currency_and_ranks_stay_integers(records):
+    prices = Prices({"cpu-2core-a": 0.10, "cpu-2core-b": 0.05, BUILT_GPU_LABEL: 2.0}, "USD")
+    page = build_report(records, prices=prices)
+    costs = page[page.index('id="costs"'):page.index("</table>", page.index('id="costs"'))]
+    assert "$" not in costs
+    assert "USD" in costs
+    ranks = re.findall(r'<td class="n" data-sort="([0-9.]+)">(\d+)</td></tr>', costs)
+    assert ranks
+    assert all(float(key) == int(cell) for key, cell in ranks)
+    unnamed = build_report(records, prices=Prices(prices.per_hour))
+    costs = unnamed[unnamed.index('id="costs"'):unnamed.index("</table>", unnamed.index('id="costs"'))]
+    assert "$" not in costs
+    assert "USD" not in costs
+
+
+def test_the_same_label_from_two_machines_is_kept_apart_and_said():
+    first = read_document(real_files()[0])
+    second = copy.deepcopy(first)
+    second["machine_info"]["cifarbench"]["hostname"] = "other-host"
+    page = build_report([*records_from_document(first, "one.json"), *records_from_document(second, "two.json")])
+    assert "The label &#39;cpu-2core-a&#39; was used on 2 different machines" in page
+    assert "cpu-2core-a (vm)" in page
+    assert "cpu-2core-a (other-host)" in page
+    assert page.count('class="machine" data-trust=') == 2
+
+
+def test_older_runs_of_a_label_are_listed():
+    newer = read_document(real_files()[0])
+    older = copy.deepcopy(newer)
+    older["cifarbench"]["started"] = "2026-11-20T10:00:00+00:00"
+    page = build_report([*records_from_document(older, "older.json"), *records_from_document(newer, "newer.json")])
+    runs = page[page.index('id="runs"'):]
+    assert has_cell(runs, "older.json")
+    assert has_cell(runs, "newer.json")
+    assert "cpu-2core-a has 2 runs" in page
+
+
 def test_numbers_are_rounded_only_for_display():
-    assert html.fmt_rate(12345.678) == "12,346"
-    assert html.fmt_rate(45.678) == "45.7"
-    assert html.fmt_seconds(31.2631) == "31.3"
-    assert html.fmt_seconds(1234.4) == "1,234"
-    assert html.fmt_seconds(0.000608) == "0.000608"
-    assert html.fmt_seconds(0.0231) == "0.0231"
-    assert html.fmt_seconds(8.2e-7) == "8.20e-07"
-    assert html.fmt_seconds(float("nan")) == ""
-    assert html.fmt_fraction(0.0412) == "4.1%"
-    assert html.fmt_pct(87.4) == "87%"
-    assert html.fmt_epoch(31.26, True) == "31.3*"
-    assert html.fmt_int(128.0) == "128"
-    assert html.fmt_money(2.5) == "$2.50"
-    assert html.fmt_version(92600.0) == "92600"
-    assert html.fmt_text(None) == ""
-    assert html.fmt_flag(True) == "yes"
-
-
-def test_diagnosis_is_shown_summary_first_verdicts_joined_into_the_results(records, monkeypatch):
-    calls = []
-
-    def diagnose(df, prices=None):
-        calls.append((df, prices))
-        epoch = df[(df["group"] == "epoch") & (df["machine"] == "cpu-2core-a")].iloc[0]
-        verdicts = pd.DataFrame([{
-            "machine": epoch["machine"], "device": epoch["device"], "model": epoch["model"],
-            "batch_size": epoch["batch_size"], "num_workers": epoch["num_workers"], "loader": epoch["loader"],
-            "verdict": "input-bound", "fraction_of_ceiling": 0.42, "evidence": f"evidence {XSS}",
-        }])
-        figure = Figure(figsize=(3, 2))
-        figure.add_subplot().plot([1, 2], [3, 4])
-        return types.SimpleNamespace(
-            summary_paragraphs=[f"cpu-2core-a: the input pipeline limits it. {XSS}"],
-            verdicts=verdicts,
-            recommendations=pd.DataFrame([{"machine": "cpu-2core-a", "images_per_sec": 12345.6,
-                                           "recommendation": "use the tensor pipeline"}]),
-            costs=None,
-            charts=[("Stub chart", "What the stub shows.", figure, None),
-                    ("Missing chart", "Never drawn.", None, "no prices known")],
-        )
-
-    stub_diagnosis(monkeypatch, diagnose)
-    page = html.build_report(records, prices={"Built GPU": 2.0})
-    frame, prices = calls[0]
-    assert prices == {"Built GPU": 2.0}
-    assert frame["cifarbench"].all()  # our rows only
-    assert page.index('id="summary"') < page.index('id="machines"')
-    assert "cpu-2core-a: the input pipeline limits it." in page
-    diagnosis = page[page.index('id="diagnosis"'):page.index('id="results"')]
-    assert has_cell(diagnosis, "input-bound")
-    assert has_cell(diagnosis, "42%")
-    assert has_cell(diagnosis, "12,346")
-    assert "Stub chart" in diagnosis
-    assert "What the stub shows." in diagnosis
-    assert "Missing chart</strong>: no prices known" in diagnosis
-    epoch_table = page[page.index('id="results-epoch"'):]
-    assert "<th scope=\"col\">verdict</th>" in epoch_table
-    assert len(re.findall(r"<td[^>]*>input-bound", epoch_table)) == 1
-    assert XSS not in page
-    assert page.count(ESCAPED_XSS) == 2
-
-
-def test_a_diagnosis_module_that_fails_to_import_its_own_dependency_is_not_hidden(records, monkeypatch):
-    def failing_import(name, *args, **kwargs):
-        if name == "reports.diagnosis":
-            raise ModuleNotFoundError("No module named 'scipy'", name="scipy")
-        return original(name, *args, **kwargs)
-
-    original = html.importlib.import_module
-    monkeypatch.setattr(html.importlib, "import_module", failing_import)
-    with pytest.raises(ModuleNotFoundError, match="scipy"):
-        html.run_diagnosis(pd.DataFrame({"cifarbench": [True]}))
+    assert display.rate(12345.678) == "12k"
+    assert display.rate(2345.6) == "2.3k"
+    assert display.seconds(31.2631) == "31.3"
+    assert display.seconds(1234.4) == "1,234"
+    assert display.seconds(0.000608) == "0.000608"
+    assert display.seconds(8.2e-7) == "0.000000820"
+    assert display.seconds(float("nan")) == ""
+    assert display.fraction(0.0412) == "4.1%"
+    assert display.percent(87.4) == "87%"
+    assert display.integer(128.0) == "128"
+    assert display.money(2.5) == "2.50"
+    assert display.money(0.0000524, "EUR") == "0.0000524 EUR"
+    assert display.version(92600) == "9.26.0"
+    assert display.text(None) == ""
+    assert display.flag(True) == "yes"
+    assert display.times(1.034) == "1.03x"
+    assert display.times(1.7) == "1.7x"

@@ -1,0 +1,80 @@
+"""Stage 3, analysis: typed cases -> verdicts, recommendations, costs, trust, comparisons, the answer.
+
+`analyse` runs the analysis stages in order and ranks the answer: one row per machine,
+device and model, by cost per epoch where every row is priced, else by epoch time. A machine
+whose epochs are all invalid is not ranked (its row says why).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from reports.advice import Recommendation, recommendations
+from reports.cases import Case
+from reports.compare import Comparison, comparisons
+from reports.costs import Cost, costs, machine_prices
+from reports.trust import MachineTrust, machine_trust
+from reports.verdicts import THRESHOLDS, Thresholds, Verdict, verdicts
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One row of the answer table."""
+
+    rank: int | None
+    recommendation: Recommendation
+    cost: Cost | None
+    trust: MachineTrust
+
+
+@dataclass(frozen=True)
+class Analysis:
+    cases: list[Case]
+    verdicts: list[Verdict]
+    recommendations: list[Recommendation]
+    costs: list[Cost]
+    trust: dict[str, MachineTrust]
+    answers: list[Answer]
+    comparisons: list[Comparison]
+    ranked_by: str  # "cost" or "time"
+    currency: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def machines(self) -> list[str]:
+        """Machines in the answer's order."""
+        return list(dict.fromkeys([*(a.recommendation.where[0] for a in self.answers), *self.trust]))
+
+
+def analyse(cases: Sequence[Case], run_prices: dict[str, float] | None = None,
+            file_prices: dict[str, float] | None = None, currency: str | None = None,
+            preflights: dict[str, dict] | None = None, thresholds: Thresholds = THRESHOLDS) -> Analysis:
+    """The whole analysis of `cases`."""
+    cases = list(cases)
+    preflights = preflights or {}
+    machines = list(dict.fromkeys(case.config.machine for case in cases))
+    trust = {machine: machine_trust(machine, cases, preflights.get(machine)) for machine in machines}
+    found_verdicts = verdicts(cases, thresholds)
+    found_recs = recommendations(cases, found_verdicts, thresholds)
+    found_costs = costs(found_recs, machine_prices(run_prices or {}, file_prices))
+    cost_of = {cost.config: cost for cost in found_costs}
+    priced = bool(found_costs) and all(cost.cost_per_epoch is not None for cost in found_costs)
+    ranked_by = "cost" if priced else "time"
+
+    def order(rec: Recommendation) -> tuple:
+        if rec.best is None:
+            return (1, 0.0)
+        cost = cost_of.get(rec.best.config)
+        value = cost.cost_per_epoch if priced and cost else rec.best.epoch_seconds
+        return (0, value)
+
+    ranked = sorted(found_recs, key=order)
+    answers, rank = [], 0
+    for rec in ranked:
+        if rec.best is not None:
+            rank += 1
+        answers.append(Answer(rank if rec.best is not None else None, rec,
+                              cost_of.get(rec.best.config) if rec.best else None, trust[rec.where[0]]))
+    order_of_machines = list(dict.fromkeys(a.recommendation.where[0] for a in answers if a.rank))
+    return Analysis(cases, found_verdicts, found_recs, found_costs, trust, answers,
+                    comparisons(cases, order_of_machines, thresholds), ranked_by, currency)

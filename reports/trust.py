@@ -1,0 +1,53 @@
+"""Stage 3d, trust: how far each machine's measurements can be trusted.
+
+The harness assesses every case (`extra_info["trust"]`: ok, noisy or invalid, with reasons in
+plain sentences) and checks the machine before the sweep (`machine_info["cifarbench"]
+["preflight"]`). A run's level is the worst of its cases'; files older than the assessment
+are "not assessed".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from reports.cases import Case, worst_trust
+
+MAX_REASONS = 4
+
+
+@dataclass(frozen=True)
+class MachineTrust:
+    """One machine's trust: its level, how many cases have each level, and the reasons."""
+
+    machine: str
+    level: str | None  # ok, noisy, invalid; None: not assessed
+    counts: dict[str, int] = field(default_factory=dict)
+    reasons: tuple[str, ...] = field(default_factory=tuple)  # distinct, most frequent first
+    preflight: str | None = None  # the preflight's message when the machine was not quiet
+    epochs_all_invalid: bool = False
+    cases: int = 0
+
+    @property
+    def label(self) -> str:
+        return self.level or "not assessed"
+
+
+def machine_trust(machine: str, cases: Sequence[Case], preflight: dict | None = None) -> MachineTrust:
+    """The trust of `machine` from its cases and its preflight check."""
+    mine = [case for case in cases if case.config.machine == machine]
+    counts: dict[str, int] = {}
+    reasons: dict[str, int] = {}
+    for case in mine:
+        if case.trust:
+            counts[case.trust] = counts.get(case.trust, 0) + 1
+        if case.trust in ("noisy", "invalid"):
+            for reason in case.trust_reasons:
+                reasons[reason] = reasons.get(reason, 0) + 1
+    ordered = sorted(reasons, key=lambda reason: -reasons[reason])[:MAX_REASONS]
+    message = None
+    if isinstance(preflight, dict) and preflight.get("quiet") is False and preflight.get("message"):
+        message = str(preflight["message"])
+    epochs = [case for case in mine if case.group == "epoch"]
+    return MachineTrust(machine, worst_trust([case.trust for case in mine]), counts, tuple(ordered), message,
+                        bool(epochs) and all(case.invalid for case in epochs), len(mine))
