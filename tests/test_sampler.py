@@ -330,7 +330,7 @@ def fake_benchmark(rounds_seconds: list[float]) -> SimpleNamespace:
     """What `Sweep.record` reads of pytest-benchmark's fixture: the rounds' stats and extra_info."""
     ordered = sorted(rounds_seconds)
     stats = SimpleNamespace(median=ordered[len(ordered) // 2], data=list(rounds_seconds))
-    return SimpleNamespace(stats=SimpleNamespace(stats=stats), extra_info={})
+    return SimpleNamespace(stats=SimpleNamespace(stats=stats), extra_info={}, disabled=False)
 
 
 def test_record_writes_the_sampler_keys_the_report_reads():

@@ -1,0 +1,115 @@
+"""The result contract: every key a case writes, with its unit and meaning.
+
+bench/ writes raw measured facts under these keys; reports/ derives everything else from
+them, once. Like pytest-benchmark's `hookspec.py` for its hooks, this is the one place the
+keys are written down; `tests/test_contract.py` checks that a real sweep writes no key that
+is not listed here. A results file is pytest-benchmark's JSON: per case `stats` (with the
+per-round seconds in `stats.data`), `params` (the axes) and `extra_info` (below); per file
+`machine_info["cifarbench"]` (below) and a top-level `cifarbench` section (below).
+"""
+
+from __future__ import annotations
+
+# Written by every measured case (bench/sweep.py `Sweep.record`).
+CASE_KEYS: dict[str, str] = {
+    "images_per_round": "images (float): images one timed round processed, the mean over the rounds",
+    "median_round_seconds": "seconds: the median timed round",
+    "images_per_sec": "images/s: images_per_round / median_round_seconds",
+    "cpu_threads": "count: torch's intra-op threads during the case",
+    "warmup_rounds": "count: untimed rounds before the timed ones",
+    "flops_per_image": "FLOP: per image, counted by torch.utils.flop_counter (train: forward + backward)",
+    "achieved_tflops": "TFLOP/s: flops_per_image x images_per_sec / 1e12",
+    "device_name": "text: 'cpu' or the CUDA device's name",
+    "peak_mem_mib": "MiB: torch.cuda.max_memory_allocated over the timed rounds (CUDA only)",
+    "utilization": "{metric: {mean, p50, p95, max, n}} over the timed rounds; metrics in bench/sampling "
+                   "(percents of one core for processes, other_cpu_pct = processes outside this sweep)",
+    "timeline": "{t_s: seconds since the first round, metric: values}: the sampled series, downsampled",
+    "sampler": "the sampler's own facts: interval_s, samples, notes (what was not recorded and why), "
+               "thread CPU seconds and percent of one core",
+    "throttle_reasons": "list of text: NVML clock event reasons seen during the rounds (GPU idle left out)",
+    "gpm": "GPU activity from NVML GPM (Hopper+): supported, reason, sm_active_pct, sm_occupancy_pct, "
+           "tensor_active_pct, dram_bw_util_pct (percent), or per CUDA index",
+    "energy_j": "joules: GPU energy counter's difference over the timed rounds, all GPUs of the case",
+    "energy_j_per_round": "joules: energy_j / rounds",
+    "images_per_joule": "images/J: images over the timed rounds / energy_j",
+    "trust": "{level: ok|noisy|invalid, reasons: [sentences], other_cpu_pct: percent of one core (mean over "
+             "the rounds), rounds_spread: (max - min) / median of the rounds' seconds, rounds: count, "
+             "images_timed: images over all rounds}; thresholds in bench/trust.py",
+}
+
+# Written by one group's cases as well.
+GROUP_KEYS: dict[str, dict[str, str]] = {
+    "loader": {
+        "first_batch_seconds": "seconds: from starting the iterator to the first batch (workers starting)",
+        "batches_per_round": "count: batches pulled per timed round",
+        "data_device": "text: where batches are made ('cpu', or the device for the device pipeline)",
+        "data_source": "text: 'synthetic' or the real data set's folder",
+    },
+    "forward": {
+        "steps_per_round": "count: forward passes per timed round",
+    },
+    "train_step": {
+        "steps_per_round": "count: training steps per timed round",
+        "train_loss": "loss (float): the last step's loss, read after timing",
+    },
+    "epoch": {
+        "batches_per_round": "count (float): batches one timed epoch trained, the mean over the rounds",
+        "epoch_images": "images (float): images one timed epoch trained; a full epoch is projected from these",
+        "epoch_seconds": "seconds: the median timed epoch",
+        "full_epoch_seconds": "seconds: epoch_seconds scaled to 50,000 images",
+        "full_epoch_projected": "bool: whether full_epoch_seconds was projected from fewer images",
+        "train_loss": "loss (float): mean training loss of the last timed epoch",
+        "train_loss_per_round": "list of loss: mean training loss of each timed epoch",
+        "eval_images": "images: evaluated after the timed epochs",
+        "eval_seconds": "seconds: the evaluation pass (not timed as a round)",
+        "eval_accuracy": "fraction 0..1: top-1 accuracy of that pass (after only the images trained so far)",
+        "pin_memory": "bool: the DataLoader pinned host memory (CUDA with pil/tensor pipelines)",
+        "data_source": "text: 'synthetic' or the real data set's folder",
+    },
+    "sampler_overhead": {
+        "sample_interval_s": "seconds: the sampler's period",
+        "matrix_size": "count: rows = columns of the matmuls",
+        "matmuls_per_round": "count: matmuls per timed round",
+        "flops_per_round": "FLOP: per timed round",
+        "sampler_thread_cpu_pct_of_one_core": "percent of one core: the sampler thread's CPU over its life",
+        "sampler_thread_cpu_seconds": "seconds: the sampler thread's CPU time",
+        "sampler_wall_seconds": "seconds: the sampler's lifetime",
+        "sampler_samples": "count: samples taken",
+    },
+}
+
+# machine_info["cifarbench"] (bench/machine.py `collect`, bench/preflight.py).
+MACHINE_KEYS: dict[str, str] = {
+    "label": "text: --bench-label, or hostname-Nc-GPU",
+    "hostname": "text",
+    "cpu_brand": "text: from py-cpuinfo",
+    "cpu_count_logical": "count: logical CPUs of the machine",
+    "cpu_count_usable": "count: CPUs this process may run on (affinity)",
+    "cpu_flags": "list of text: the vector and matrix extensions that decide CPU kernel speed",
+    "ram_gib": "GiB: total memory",
+    "torch_threads": "count: torch's intra-op threads for the sweep",
+    "gpus": "list of {index, name, memory_total_mib (MiB), driver, power_limit_w (W)} from NVML",
+    "versions": "{python, torch, torchvision, cuda, cudnn}",
+    "backend": "{tf32_matmul, tf32_cudnn, cudnn_benchmark, float32_matmul_precision}",
+    "price_per_hour": "money per hour: --bench-price-per-hour, or null",
+    "peak_tflops": "{device: {dtype: TFLOP/s}}: measured square matmul, the practical peak",
+    "preflight": "{other_cpu_pct: percent of one core, seconds, usable_cores, cpu_quota_cores, load_avg_1m, "
+                 "busiest_others, gpu_other_processes, quiet: bool, message}: the machine before the first case",
+}
+
+# The results file's top-level "cifarbench" section (bench/session.py `SweepSession.document`).
+FILE_KEYS: dict[str, str] = {
+    "preset": "text: smoke, quick, standard or full (older files: 'profile')",
+    "complete": "bool: every selected case ran and the file was written where asked",
+    "interrupted": "bool: the sweep was stopped (Ctrl-C, or a write failure)",
+    "started": "ISO 8601 time, UTC",
+    "data": "text: 'synthetic' or the real data set's folder",
+    "trust": "{level: the worst case's level, cases: {level: count}}",
+    "cases": "list of {nodeid, group, params, when, outcome, reason, duration_s}: every case not saved as a "
+             "measurement (skipped, failed, interrupted), with the reason",
+}
+
+
+def documented_case_keys(group: str) -> set[str]:
+    """Every extra_info key a case of `group` may write."""
+    return set(CASE_KEYS) | set(GROUP_KEYS.get(group, {}))
