@@ -127,12 +127,15 @@ def _usable_cores() -> int:
     return usable_cores()
 
 
-def _barrier(device: torch.device) -> None:
-    """Every rank waits for every other: a one-element all-reduce, then a device sync."""
-    flag = torch.zeros(1, device=device)
-    dist.all_reduce(flag)
+def _barrier(device: torch.device, group, timeout_s: float) -> None:
+    """Every rank waits for every other, its device idle first.
+
+    `monitored_barrier` (gloo) names the ranks that did not arrive within the timeout, so a
+    hung rank fails the case with its own rank in the message, not as a peer's bare timeout.
+    """
     if device.type == "cuda":
-        torch.cuda.synchronize(device)  # host-device sync point: the all-reduce has completed
+        torch.cuda.synchronize(device)  # host-device sync point: this rank's work is done
+    dist.monitored_barrier(group=group, timeout=timedelta(seconds=timeout_s), wait_all_ranks=True)
 
 
 def _inject_fault(rank: int) -> None:
@@ -206,7 +209,9 @@ def _allreduce_seconds(size_bytes: int, device: torch.device, iterations: int) -
     """Mean seconds of one all-reduce of `size_bytes` of float32, all ranks started together."""
     tensor = torch.ones(size_bytes // 4, dtype=torch.float32, device=device)
     dist.all_reduce(tensor)  # warm: connections, buffers
-    _barrier(device)
+    dist.all_reduce(torch.zeros(1, device=device))  # start together
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)  # host-device sync point
     started = time.perf_counter()
     for _ in range(iterations):
         dist.all_reduce(tensor)
@@ -241,86 +246,90 @@ def run_rank(spec: RunSpec) -> list[dict] | None:
     if num_workers is None:
         num_workers = 0 if spec.device == "cpu" or spec.loader == "device" else min(4, max(0, threads - 1))
     dist.init_process_group(backend, timeout=timedelta(seconds=spec.pg_timeout_s))
-    try:
-        data = load_cifar10(Path(spec.data_dir) if spec.data_dir else None, seed=spec.seed)
-        batches, sampler, shard_images = _rank_batches(spec, data.train, device, rank, world_size, num_workers)
-        rank_images = spec.rank_images(world_size, shard_images)
-        torch.manual_seed(spec.seed)  # the same initial weights everywhere (DDP broadcasts rank 0's anyway)
-        net = prepare_model(get_model(spec.model), device)
-        model = DistributedDataParallel(net, device_ids=[local_rank] if device.type == "cuda" else None)
-        optimizer = make_optimizer(model)
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats(device)
+    # No try/finally around the work: on an error this rank must record it and exit before its
+    # peers notice, so that the launch reports the cause (this rank), not the symptom (theirs);
+    # destroying the process group first would let them fail first.
+    # gloo for the round barriers: monitored_barrier names a missing rank (NCCL has no such barrier).
+    barrier_group = dist.new_group(backend="gloo") if backend == "nccl" else dist.group.WORLD
+    data = load_cifar10(Path(spec.data_dir) if spec.data_dir else None, seed=spec.seed)
+    batches, sampler, shard_images = _rank_batches(spec, data.train, device, rank, world_size, num_workers)
+    rank_images = spec.rank_images(world_size, shard_images)
+    torch.manual_seed(spec.seed)  # the same initial weights everywhere (DDP broadcasts rank 0's anyway)
+    net = prepare_model(get_model(spec.model), device)
+    model = DistributedDataParallel(net, device_ids=[local_rank] if device.type == "cuda" else None)
+    optimizer = make_optimizer(model)
+    if device.type == "cuda":
+        torch.cuda.reset_peak_memory_stats(device)
 
-        round_seconds, busy_seconds, images, losses = [], [], [], []
+    round_seconds, busy_seconds, images, losses = [], [], [], []
+    for round_index in range(spec.warmup_rounds + spec.rounds):
+        if sampler is not None:
+            sampler.set_epoch(round_index)
+        timed = round_index >= spec.warmup_rounds
+        if round_index == spec.warmup_rounds:
+            _inject_fault(rank)
+        _barrier(device, barrier_group, spec.pg_timeout_s)  # every rank starts the round together
+        started = time.perf_counter()
+        result = train_epoch(model, optimizer, batches, device, max_images=rank_images)  # ends with .item()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # host-device sync point
+        busy = time.perf_counter() - started
+        # ... and ends it together: the round lasts until the slowest rank is done.
+        _barrier(device, barrier_group, spec.pg_timeout_s)
+        seconds = time.perf_counter() - started
+        if timed:
+            round_seconds.append(seconds)
+            busy_seconds.append(busy)
+            images.append(result.images)
+            losses.append(result.loss_mean)
+
+    # The gradient all-reduce's share of a step: steps with it against steps without it
+    # (DDP's no_sync skips the all-reduce). What is left is the communication that backward
+    # does not hide. Ranks stop agreeing on weights here, which no longer matters.
+    fixed_images, fixed_labels = next(iter(batches))
+    fixed_images, fixed_labels = fixed_images.to(device), fixed_labels.to(device)
+    synced_step_seconds = _seconds_per_step(model, optimizer, fixed_images, fixed_labels,
+                                            spec.comm_steps, device)
+    local_step_seconds = _seconds_per_step(model, optimizer, fixed_images, fixed_labels,
+                                           spec.comm_steps, device, model.no_sync)
+    busbw_seconds = {}
+    if world_size > 1:
+        for size_bytes in BUSBW_BYTES[device.type]:
+            busbw_seconds[str(size_bytes)] = _allreduce_seconds(size_bytes, device, spec.busbw_iterations)
+    peak_mem_mib = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
+
+    no_ddp_seconds: list[float] = []
+    no_ddp_images: list[int] = []
+    if world_size == 1 and spec.no_ddp_baseline:
+        # "no DDP" against "DDP on one device": the same epochs on the bare model.
+        torch.manual_seed(spec.seed)
+        bare = prepare_model(get_model(spec.model), device)
+        bare_optimizer = make_optimizer(bare)
         for round_index in range(spec.warmup_rounds + spec.rounds):
             if sampler is not None:
                 sampler.set_epoch(round_index)
-            timed = round_index >= spec.warmup_rounds
-            if round_index == spec.warmup_rounds:
-                _inject_fault(rank)
-            _barrier(device)  # every rank starts the round together
             started = time.perf_counter()
-            result = train_epoch(model, optimizer, batches, device, max_images=rank_images)  # ends with .item()
+            result = train_epoch(bare, bare_optimizer, batches, device, max_images=rank_images)
             if device.type == "cuda":
                 torch.cuda.synchronize(device)  # host-device sync point
-            busy = time.perf_counter() - started
-            _barrier(device)  # ... and ends it together: the round lasts until the slowest rank is done
-            seconds = time.perf_counter() - started
-            if timed:
-                round_seconds.append(seconds)
-                busy_seconds.append(busy)
-                images.append(result.images)
-                losses.append(result.loss_mean)
+            if round_index >= spec.warmup_rounds:
+                no_ddp_seconds.append(time.perf_counter() - started)
+                no_ddp_images.append(result.images)
 
-        # The gradient all-reduce's share of a step: steps with it against steps without it
-        # (DDP's no_sync skips the all-reduce). What is left is the communication that backward
-        # does not hide. Ranks stop agreeing on weights here, which no longer matters.
-        fixed_images, fixed_labels = next(iter(batches))
-        fixed_images, fixed_labels = fixed_images.to(device), fixed_labels.to(device)
-        synced_step_seconds = _seconds_per_step(model, optimizer, fixed_images, fixed_labels,
-                                                spec.comm_steps, device)
-        local_step_seconds = _seconds_per_step(model, optimizer, fixed_images, fixed_labels,
-                                               spec.comm_steps, device, model.no_sync)
-        busbw_seconds = {}
-        if world_size > 1:
-            for size_bytes in BUSBW_BYTES[device.type]:
-                busbw_seconds[str(size_bytes)] = _allreduce_seconds(size_bytes, device, spec.busbw_iterations)
-        peak_mem_mib = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
-
-        no_ddp_seconds: list[float] = []
-        no_ddp_images: list[int] = []
-        if world_size == 1 and spec.no_ddp_baseline:
-            # "no DDP" against "DDP on one device": the same epochs on the bare model.
-            torch.manual_seed(spec.seed)
-            bare = prepare_model(get_model(spec.model), device)
-            bare_optimizer = make_optimizer(bare)
-            for round_index in range(spec.warmup_rounds + spec.rounds):
-                if sampler is not None:
-                    sampler.set_epoch(round_index)
-                started = time.perf_counter()
-                result = train_epoch(bare, bare_optimizer, batches, device, max_images=rank_images)
-                if device.type == "cuda":
-                    torch.cuda.synchronize(device)  # host-device sync point
-                if round_index >= spec.warmup_rounds:
-                    no_ddp_seconds.append(time.perf_counter() - started)
-                    no_ddp_images.append(result.images)
-
-        mine = {
-            "rank": rank, "local_rank": local_rank, "host": socket.gethostname(), "pid": os.getpid(),
-            "device": str(device), "backend": backend, "threads": threads, "num_workers": num_workers,
-            "batch_size": spec.rank_batch_size(world_size), "round_images": images,
-            "round_seconds": round_seconds, "busy_seconds": busy_seconds, "train_loss": losses,
-            "synced_step_seconds": synced_step_seconds, "local_step_seconds": local_step_seconds,
-            "allreduce_seconds": busbw_seconds, "peak_mem_mib": peak_mem_mib,
-            "no_ddp_round_seconds": no_ddp_seconds, "no_ddp_round_images": no_ddp_images,
-            "group_world_size": _env_int("GROUP_WORLD_SIZE", max(1, world_size // local_world_size)),
-        }
-        gathered = [None] * world_size if rank == 0 else None
-        dist.gather_object(mine, gathered, dst=0)
-        return gathered
-    finally:
-        dist.destroy_process_group()
+    mine = {
+        "rank": rank, "local_rank": local_rank, "host": socket.gethostname(), "pid": os.getpid(),
+        "device": str(device), "backend": backend, "threads": threads, "num_workers": num_workers,
+        "batch_size": spec.rank_batch_size(world_size), "round_images": images,
+        "round_seconds": round_seconds, "busy_seconds": busy_seconds, "train_loss": losses,
+        "synced_step_seconds": synced_step_seconds, "local_step_seconds": local_step_seconds,
+        "allreduce_seconds": busbw_seconds, "peak_mem_mib": peak_mem_mib,
+        "no_ddp_round_seconds": no_ddp_seconds, "no_ddp_round_images": no_ddp_images,
+        "group_world_size": _env_int("GROUP_WORLD_SIZE", max(1, world_size // local_world_size)),
+    }
+    gathered = [None] * world_size if rank == 0 else None
+    dist.gather_object(mine, gathered, dst=0)
+    dist.destroy_process_group()
+    return gathered
 
 
 # --- gathering --------------------------------------------------------------------------------
@@ -458,14 +467,26 @@ def launch(spec: RunSpec, world_size: int, timeout_s: float = DEFAULT_LAUNCH_TIM
 
 
 def _failure_lines(error) -> list[str]:
-    """One line per failed rank of a ChildFailedError, the first failure first."""
+    """One line per failed rank of a ChildFailedError, the earliest first.
+
+    The earliest is the cause: a rank that dies takes its peers' collectives down with it.
+    Error files are ordered by when they were written (the failures' own timestamps are whole
+    seconds); a rank killed by a signal writes none and counts from when the agent saw it.
+    """
+
+    def when(failure) -> float:
+        with contextlib.suppress(OSError, TypeError):
+            return os.path.getmtime(failure.error_file)
+        return float(failure.timestamp)
+
     lines = []
-    first_rank, _ = error.get_first_failure()
-    for rank, failure in sorted(error.failures.items(), key=lambda item: item[0] != first_rank):
+    for rank, failure in sorted(error.failures.items(), key=lambda item: when(item[1])):
         how = (f"killed by {failure.signal_name()}" if failure.exitcode < 0
                else f"exited with code {failure.exitcode}")
-        message = failure.message if isinstance(failure.message, str) else json.dumps(failure.message)
-        lines.append(f"rank {rank} (pid {failure.pid}) {how}: {message.strip().splitlines()[-1] if message else ''}")
+        message = failure.message
+        if isinstance(message, dict):  # a Python error recorded by the rank: {"message": ..., "extraInfo": ...}
+            message = message.get("message", json.dumps(message))
+        lines.append(f"rank {rank} (pid {failure.pid}) {how}: {str(message or '').strip()}")
     return lines
 
 
