@@ -32,7 +32,7 @@ def ddp_baselines() -> dict:
 
 
 @pytest.mark.benchmark(group="ddp")
-def bench_ddp(benchmark, sweep, ddp_baselines, model, device, loader, batch_size, scaling, world_size):
+def bench_ddp(benchmark, request, sweep, ddp_baselines, model, device, loader, batch_size, scaling, world_size):
     if device == "cuda":
         gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if gpus < world_size:
@@ -58,6 +58,12 @@ def bench_ddp(benchmark, sweep, ddp_baselines, model, device, loader, batch_size
     if not all(map(torch.isfinite, torch.tensor(losses))):
         pytest.fail(f"training loss is not finite: {losses}")
     distributed.record_rounds(benchmark, summary["round_seconds"])
+    if facts["allreduce_busbw_gb_per_s"]:
+        # A machine fact, next to the peak matmul: the plugin's facts dict is the one every
+        # save of the results file writes, so it appears there from this case on.
+        machine_facts = request.config._cifarbench.facts
+        busbw = machine_facts.setdefault("allreduce_busbw_gb_per_s", {})
+        busbw[f"{facts['backend']}:ws{world_size}"] = facts["allreduce_busbw_gb_per_s"]
 
     images_per_sec = summary["images_per_round"] / benchmark.stats.stats.median
     # Same machine, settings and session: one rank's images/s of the same configuration.

@@ -47,6 +47,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 import psutil
@@ -220,6 +221,38 @@ def _allreduce_seconds(size_bytes: int, device: torch.device, iterations: int) -
     return (time.perf_counter() - started) / iterations
 
 
+def _timed_epochs(model: nn.Module, optimizer, batches, sampler, rank_images: int, device: torch.device,
+                  spec: RunSpec, barrier=None, before_timed=None) -> dict[str, list]:
+    """Warm-up, then `spec.rounds` timed epochs of `rank_images`; per round: seconds, busy seconds, images, loss.
+
+    With `barrier`, every round opens and closes with all ranks together: `busy_seconds` is this
+    rank's own work, `round_seconds` lasts until the slowest rank is done.
+    """
+    from bench.workload import train_epoch
+
+    timed: dict[str, list] = {"round_seconds": [], "busy_seconds": [], "round_images": [], "train_loss": []}
+    for round_index in range(spec.warmup_rounds + spec.rounds):
+        if sampler is not None:
+            sampler.set_epoch(round_index)  # a fresh shuffle of the same shards
+        if round_index == spec.warmup_rounds and before_timed is not None:
+            before_timed()
+        if barrier is not None:
+            barrier()  # every rank starts the round together
+        started = time.perf_counter()
+        result = train_epoch(model, optimizer, batches, device, max_images=rank_images)  # ends with .item()
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)  # host-device sync point
+        busy = time.perf_counter() - started
+        if barrier is not None:
+            barrier()  # ... and ends it together
+        if round_index >= spec.warmup_rounds:
+            timed["round_seconds"].append(time.perf_counter() - started)
+            timed["busy_seconds"].append(busy)
+            timed["round_images"].append(result.images)
+            timed["train_loss"].append(result.loss_mean)
+    return timed
+
+
 def run_rank(spec: RunSpec) -> list[dict] | None:
     """One rank's part of a case; rank 0 returns every rank's measurements, the others None.
 
@@ -228,7 +261,7 @@ def run_rank(spec: RunSpec) -> list[dict] | None:
     from torch.nn.parallel import DistributedDataParallel
 
     from bench.data import load_cifar10
-    from bench.workload import make_optimizer, prepare_model, train_epoch
+    from bench.workload import make_optimizer, prepare_model
     from models import get_model
 
     rank, world_size = _env_int("RANK", 0), _env_int("WORLD_SIZE", 1)
@@ -243,12 +276,12 @@ def run_rank(spec: RunSpec) -> list[dict] | None:
         device = torch.device("cpu")
         backend = "gloo"
     num_workers = spec.num_workers
-    if num_workers is None:
+    if num_workers is None:  # CPU ranks share the cores already; a GPU rank's loader gets its spare cores
         num_workers = 0 if spec.device == "cpu" or spec.loader == "device" else min(4, max(0, threads - 1))
-    dist.init_process_group(backend, timeout=timedelta(seconds=spec.pg_timeout_s))
     # No try/finally around the work: on an error this rank must record it and exit before its
     # peers notice, so that the launch reports the cause (this rank), not the symptom (theirs);
     # destroying the process group first would let them fail first.
+    dist.init_process_group(backend, timeout=timedelta(seconds=spec.pg_timeout_s))
     # gloo for the round barriers: monitored_barrier names a missing rank (NCCL has no such barrier).
     barrier_group = dist.new_group(backend="gloo") if backend == "nccl" else dist.group.WORLD
     data = load_cifar10(Path(spec.data_dir) if spec.data_dir else None, seed=spec.seed)
@@ -261,28 +294,9 @@ def run_rank(spec: RunSpec) -> list[dict] | None:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
-    round_seconds, busy_seconds, images, losses = [], [], [], []
-    for round_index in range(spec.warmup_rounds + spec.rounds):
-        if sampler is not None:
-            sampler.set_epoch(round_index)
-        timed = round_index >= spec.warmup_rounds
-        if round_index == spec.warmup_rounds:
-            _inject_fault(rank)
-        _barrier(device, barrier_group, spec.pg_timeout_s)  # every rank starts the round together
-        started = time.perf_counter()
-        result = train_epoch(model, optimizer, batches, device, max_images=rank_images)  # ends with .item()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)  # host-device sync point
-        busy = time.perf_counter() - started
-        # ... and ends it together: the round lasts until the slowest rank is done.
-        _barrier(device, barrier_group, spec.pg_timeout_s)
-        seconds = time.perf_counter() - started
-        if timed:
-            round_seconds.append(seconds)
-            busy_seconds.append(busy)
-            images.append(result.images)
-            losses.append(result.loss_mean)
-
+    timed = _timed_epochs(model, optimizer, batches, sampler, rank_images, device, spec,
+                          barrier=partial(_barrier, device, barrier_group, spec.pg_timeout_s),
+                          before_timed=partial(_inject_fault, rank))
     # The gradient all-reduce's share of a step: steps with it against steps without it
     # (DDP's no_sync skips the all-reduce). What is left is the communication that backward
     # does not hide. Ranks stop agreeing on weights here, which no longer matters.
@@ -298,32 +312,20 @@ def run_rank(spec: RunSpec) -> list[dict] | None:
             busbw_seconds[str(size_bytes)] = _allreduce_seconds(size_bytes, device, spec.busbw_iterations)
     peak_mem_mib = torch.cuda.max_memory_allocated(device) / 2**20 if device.type == "cuda" else None
 
-    no_ddp_seconds: list[float] = []
-    no_ddp_images: list[int] = []
+    bare_timed = {"round_seconds": [], "round_images": []}
     if world_size == 1 and spec.no_ddp_baseline:
         # "no DDP" against "DDP on one device": the same epochs on the bare model.
         torch.manual_seed(spec.seed)
         bare = prepare_model(get_model(spec.model), device)
-        bare_optimizer = make_optimizer(bare)
-        for round_index in range(spec.warmup_rounds + spec.rounds):
-            if sampler is not None:
-                sampler.set_epoch(round_index)
-            started = time.perf_counter()
-            result = train_epoch(bare, bare_optimizer, batches, device, max_images=rank_images)
-            if device.type == "cuda":
-                torch.cuda.synchronize(device)  # host-device sync point
-            if round_index >= spec.warmup_rounds:
-                no_ddp_seconds.append(time.perf_counter() - started)
-                no_ddp_images.append(result.images)
+        bare_timed = _timed_epochs(bare, make_optimizer(bare), batches, sampler, rank_images, device, spec)
 
     mine = {
         "rank": rank, "local_rank": local_rank, "host": socket.gethostname(), "pid": os.getpid(),
         "device": str(device), "backend": backend, "threads": threads, "num_workers": num_workers,
-        "batch_size": spec.rank_batch_size(world_size), "round_images": images,
-        "round_seconds": round_seconds, "busy_seconds": busy_seconds, "train_loss": losses,
+        "batch_size": spec.rank_batch_size(world_size), **timed,
         "synced_step_seconds": synced_step_seconds, "local_step_seconds": local_step_seconds,
         "allreduce_seconds": busbw_seconds, "peak_mem_mib": peak_mem_mib,
-        "no_ddp_round_seconds": no_ddp_seconds, "no_ddp_round_images": no_ddp_images,
+        "no_ddp_round_seconds": bare_timed["round_seconds"], "no_ddp_round_images": bare_timed["round_images"],
         "group_world_size": _env_int("GROUP_WORLD_SIZE", max(1, world_size // local_world_size)),
     }
     gathered = [None] * world_size if rank == 0 else None

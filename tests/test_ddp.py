@@ -77,7 +77,8 @@ def test_the_ddp_group_runs_gloo_ranks_at_world_sizes_one_and_two(pytester, monk
     project = lay_out(pytester, monkeypatch, ["bench_ddp.py"])
     result = project.runpytest_subprocess(*TINY_DDP, timeout=240)
     result.assert_outcomes(passed=2)
-    benchmarks = {bench["params"]["world_size"]: bench for bench in results_file(project)["benchmarks"]}
+    document = results_file(project)
+    benchmarks = {bench["params"]["world_size"]: bench for bench in document["benchmarks"]}
     assert sorted(benchmarks) == [1, 2]
     assert benchmarks[2]["name"].endswith("-weak-ws2]")
     one = benchmarks[1]["extra_info"]
@@ -104,6 +105,10 @@ def test_the_ddp_group_runs_gloo_ranks_at_world_sizes_one_and_two(pytester, monk
     assert two["baseline_images_per_sec"] == pytest.approx(one["images_per_sec"])
     assert len(two["allreduce_busbw_gb_per_s"]) == 2
     assert all(busbw > 0 for busbw in two["allreduce_busbw_gb_per_s"].values())
+    # The bus bandwidth is a machine fact too, next to the peak matmul (not measured here: --bench-no-peak).
+    facts = document["machine_info"]["cifarbench"]
+    assert facts["allreduce_busbw_gb_per_s"] == {"gloo:ws2": two["allreduce_busbw_gb_per_s"]}
+    assert "peak_tflops" in facts
     assert_nothing_left_running(mark)
 
 
