@@ -579,7 +579,7 @@ def _worker_main(args) -> int:
     started = datetime.now(timezone.utc)
     spec = RunSpec(model=args.model, device=args.device, loader=args.loader, batch_size=args.batch_size,
                    images=args.images, scaling=args.scaling, rounds=args.rounds, warmup_rounds=args.warmup_rounds,
-                   data_dir=args.data_dir, pg_timeout_s=args.pg_timeout)
+                   data_dir=args.data_dir, pg_timeout_s=args.pg_timeout, threads_per_rank=args.threads_per_rank)
     ranks = run_rank(spec)
     if ranks is not None:  # rank 0
         document = results_document(ranks, spec, args.label, started, measure_peak=not args.no_peak)
@@ -607,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
     worker.add_argument("--rounds", type=int, default=defaults["rounds"])
     worker.add_argument("--warmup-rounds", type=int, default=defaults["warmup_rounds"])
     worker.add_argument("--data-dir", default=os.environ.get("CIFAR10_ROOT"))
+    worker.add_argument("--threads-per-rank", type=int,
+                        help="torch threads per rank (default: the usable cores // ranks on this node)")
     worker.add_argument("--pg-timeout", type=float, default=DEFAULT_PG_TIMEOUT_S,
                         help="seconds a collective may wait for a peer")
     worker.add_argument("--label", help="the cluster's name in the results (default: <nodes>x<host label>)")

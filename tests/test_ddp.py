@@ -21,6 +21,8 @@ from bench import distributed
 from bench.grid import grid_from_options
 from tests.sweep_project import ROOT, lay_out
 
+DDP_DATA = ROOT / "tests" / "data" / "ddp"  # recorded by the harness on a 2-core CPU VM: a sweep and two agents
+
 MARK = "CIFARBENCH_TEST_MARK"
 TINY_DDP = ["--benchmark", "--bench-profile", "quick", "--bench-batch-sizes", "16", "--bench-epoch-images", "64",
             "--bench-threads", "1", "--bench-no-report", "--bench-no-peak", "--bench-label", "tiny-ddp",
@@ -160,9 +162,9 @@ def test_two_torchrun_agents_on_localhost_write_one_results_file(tmp_path, monke
                "--rdzv-backend", "c10d", "--rdzv-endpoint", f"127.0.0.1:{free_port()}", "--rdzv-id", mark,
                "--local-addr", "127.0.0.1", "--max-restarts", "0",
                "-m", "bench.distributed", "worker", "--batch-size", "16", "--images", "64", "--rounds", "2",
-               "--results", str(tmp_path / "results"), "--label", "two-agents", "--no-peak"]
-    env = dict(os.environ, OMP_NUM_THREADS="1")
-    agents = [subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+               "--results", str(tmp_path / "results"), "--label", "two-agents", "--no-peak",
+               "--threads-per-rank", "1"]
+    agents = [subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                start_new_session=True) for _ in range(2)]
     try:
         outputs = [agent.communicate(timeout=180)[0].decode(errors="replace") for agent in agents]
@@ -186,4 +188,34 @@ def test_two_torchrun_agents_on_localhost_write_one_results_file(tmp_path, monke
     assert info["images_per_round"] == 128
     assert info["images_per_sec"] == pytest.approx(128 / record.benchmark["stats"]["median"])
     assert len(record.benchmark["stats"]["data"]) == 2
+    assert info["threads_per_rank"] == 1
     assert_nothing_left_running(mark)
+
+
+def test_the_scaling_table_derives_efficiency_per_machine_with_the_rank_spread():
+    from reports.load import load_records
+    from reports.scaling import COLUMNS, scaling_frame
+
+    frame = scaling_frame(load_records([DDP_DATA]))
+    assert list(frame.columns) == list(COLUMNS)
+    sweep = frame[frame["machine"] == "cpu-2core-ddp"].set_index("world_size")
+    assert sorted(sweep.index) == [1, 2]
+    assert sweep.loc[1, "scaling_efficiency"] == pytest.approx(1.0)
+    assert sweep.loc[2, "scaling_efficiency"] == pytest.approx(
+        sweep.loc[2, "images_per_sec"] / (2 * sweep.loc[1, "images_per_sec"]))
+    assert sweep.loc[2, "rank_efficiency_min"] <= sweep.loc[2, "rank_efficiency_max"]
+    two_agents = frame[frame["machine"] == "2x-cpu-2core-localhost"]
+    assert list(two_agents["nnodes"]) == [2]
+    assert two_agents["scaling_efficiency"].isna().all()  # no one-rank case on that machine
+
+
+def test_the_scaling_chart_draws_a_line_per_machine_and_configuration():
+    from reports.load import load_records
+    from reports.scaling import scaling_chart, scaling_frame
+
+    figure = scaling_chart(scaling_frame(load_records([DDP_DATA])))
+    [ax] = figure.axes
+    labels = ax.get_legend_handles_labels()[1]
+    assert "perfect scaling" in labels
+    assert any(label.startswith("cpu-2core-ddp: tutorial cpu tensor bs128 weak") for label in labels)
+    assert [tick.get_text() for tick in ax.get_xticklabels()] == ["1", "2"]
