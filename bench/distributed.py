@@ -369,6 +369,7 @@ def summarize(ranks: list[dict], spec: RunSpec) -> dict:
         "timed_rounds": rounds,
         "round_seconds_from": "slowest rank",
         "rank_images_per_sec": rank_images_per_sec,
+        "rank_round_seconds": [rank["round_seconds"][:rounds] for rank in ranks],
         "rank_busy_seconds": rank_busy,
         "straggler_ratio": max(rank_busy) / statistics.median(rank_busy),
         "rank_allreduce_share": rank_allreduce_share,

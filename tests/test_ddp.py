@@ -75,6 +75,31 @@ def test_the_grid_has_world_sizes_one_and_two_on_the_cpu_and_ids_carry_them():
     assert [(case["world_size"], case["batch_size"]) for case in grid.cases("ddp")] == [(2, 8), (4, 8)]
 
 
+def rank_measurements(rank: int, round_seconds, busy_seconds, allreduce_seconds) -> dict:
+    """What `run_rank` gathers from one rank, with made-up numbers."""
+    return {
+        "rank": rank, "host": "h", "device": "cpu", "backend": "gloo", "threads": 1, "num_workers": 0,
+        "batch_size": 16, "round_images": [64] * len(round_seconds), "round_seconds": round_seconds,
+        "busy_seconds": busy_seconds, "train_loss": [2.0], "synced_step_seconds": 0.04,
+        "local_step_seconds": 0.03, "allreduce_seconds": allreduce_seconds, "peak_mem_mib": None,
+        "no_ddp_round_seconds": [], "no_ddp_round_images": [], "group_world_size": 1,
+    }
+
+
+def test_summarize_takes_the_slowest_rank_per_round_and_the_nccl_tests_bus_bandwidth():
+    ranks = [rank_measurements(1, [1.0, 2.0, 1.0], [0.5, 0.5, 0.5], {"1000000": 0.002}),
+             rank_measurements(0, [1.5, 1.0, 1.0], [1.0, 1.0, 1.0], {"1000000": 0.001})]
+    summary = distributed.summarize(ranks, TINY_SPEC)
+    assert summary["round_seconds"] == [1.5, 2.0, 1.0]
+    assert summary["images_per_round"] == 128
+    facts = summary["facts"]
+    assert facts["rank_images_per_sec"] == [64 / 1.0, 64 / 1.0]  # rank order, each over its median round
+    assert facts["straggler_ratio"] == pytest.approx(1.0 / 0.75)  # slowest busy over the median rank's
+    assert facts["allreduce_share"] == pytest.approx(0.25)  # 1 - 0.03 / 0.04
+    # busbw = size / time * 2(n-1)/n, the slowest rank's time, in GB/s
+    assert facts["allreduce_busbw_gb_per_s"] == {"1000000": pytest.approx(1e6 / 0.002 * 2 * 1 / 2 / 1e9)}
+
+
 def test_the_ddp_group_runs_gloo_ranks_at_world_sizes_one_and_two(pytester, monkeypatch, mark):
     project = lay_out(pytester, monkeypatch, ["bench_ddp.py"])
     result = project.runpytest_subprocess(*TINY_DDP, timeout=240)
@@ -92,6 +117,8 @@ def test_the_ddp_group_runs_gloo_ranks_at_world_sizes_one_and_two(pytester, monk
         assert info["threads_per_rank"] == 1
         assert info["images_per_round"] == 64 * world_size  # weak scaling: 64 images a rank
         assert len(stats["data"]) == stats["rounds"] == info["timed_rounds"] == 2
+        # pytest-benchmark holds, per round, the slowest rank's seconds
+        assert stats["data"] == [max(rounds) for rounds in zip(*info["rank_round_seconds"], strict=True)]
         assert info["images_per_sec"] == pytest.approx(info["images_per_round"] / stats["median"])
         assert len(info["rank_images_per_sec"]) == world_size
         assert all(rate > 0 for rate in info["rank_images_per_sec"])
@@ -115,7 +142,7 @@ def test_the_ddp_group_runs_gloo_ranks_at_world_sizes_one_and_two(pytester, monk
 
 
 def test_a_killed_rank_fails_its_case_cleanly_and_the_sweep_goes_on(pytester, monkeypatch, mark):
-    project = lay_out(pytester, monkeypatch, ["bench_ddp.py", "bench_step.py"])
+    project = lay_out(pytester, monkeypatch, ["bench_ddp.py", "bench_step.py"], warnings_as_errors=True)
     monkeypatch.setenv(distributed.FAULT_ENV, "kill:1")
     result = project.runpytest_subprocess(*TINY_DDP, "--bench-world-sizes", "2", "--bench-loaders", "tensor",
                                           "-k", "bench_ddp or bench_forward", timeout=240)
