@@ -18,7 +18,7 @@ import psutil
 import pytest
 
 from bench import distributed
-from bench.grid import grid_from_options
+from bench.grid import GridError, case_id, grid_from_options
 from tests.sweep_project import ROOT, lay_out
 
 DDP_DATA = ROOT / "tests" / "data" / "ddp"  # recorded by the harness on a 2-core CPU VM: a sweep and two agents
@@ -73,6 +73,9 @@ def test_the_grid_has_world_sizes_one_and_two_on_the_cpu_and_ids_carry_them():
     assert {case["device"] for case in cases} == {"cpu"}
     grid = grid_from_options("quick", devices="cpu", world_sizes="2,4", batch_sizes="8")
     assert [(case["world_size"], case["batch_size"]) for case in grid.cases("ddp")] == [(2, 8), (4, 8)]
+    assert case_id(grid.cases("ddp")[0]) == "tutorial-cpu-tensor-bs8-weak-ws2"
+    with pytest.raises(GridError, match="--bench-world-sizes: world sizes must be at least 1"):
+        grid_from_options("quick", world_sizes="0,2")
 
 
 def rank_measurements(rank: int, round_seconds, busy_seconds, allreduce_seconds) -> dict:
