@@ -29,6 +29,8 @@ GROUP_AXES: dict[str, tuple[str, ...]] = {
     "forward": ("model", "device", "batch_size"),
     "train_step": ("model", "device", "batch_size", "amp", "channels_last"),
     "epoch": ("model", "device", "loader", "transform", "batch_size", "num_workers"),
+    # Data-parallel epochs (bench/bench_ddp.py): `device` is a device type, its ranks on cuda:0..N-1.
+    "ddp": ("model", "device", "loader", "batch_size", "scaling", "world_size"),
 }
 # The grid's field for each axis the command line can set.
 AXIS_FIELDS = {"devices": "device", "models": "model", "batch_sizes": "batch_size", "workers": "num_workers",
@@ -90,13 +92,21 @@ class Grid:
     channels_last: dict[str, tuple[bool, ...]] = field(default_factory=dict)
     # The axes the user named on the command line (fields of AXIS_FIELDS): never trimmed.
     explicit: frozenset[str] = frozenset()
+    # The ddp group: world sizes per device type, its per-rank batch sizes and pipelines,
+    # "weak" (fixed batch per rank) and/or "strong" scaling, images per rank per round.
+    world_sizes: dict[str, tuple[int, ...]] = field(default_factory=lambda: {"cpu": (1, 2)})
+    ddp_batch_sizes: tuple[int, ...] = (128,)
+    ddp_loaders: tuple[str, ...] = ("tensor",)
+    ddp_scalings: tuple[str, ...] = ("weak",)
+    ddp_rank_images: int = 2_048
 
     def cases(self, group: str) -> list[dict]:
         """The parameter combinations of a group, impossible ones and the preset's trims left out.
 
         Left out (not skipped): the `device` pipeline with workers or pinned memory, which it
-        does not use; the preset's trims (`left_out`). Devices absent from this machine are
-        refused earlier when named (`check_devices`); the preset lists only present ones.
+        does not use; the preset's trims (`left_out`); strong scaling on one rank (the
+        weak-scaling case is the same work). Devices absent from this machine are refused
+        earlier when named (`check_devices`); the preset lists only present ones.
         """
         axes = GROUP_AXES[group]
         values = {
@@ -106,15 +116,22 @@ class Grid:
         }
         if group == "epoch" and "transforms" not in self.explicit:
             values["transform"] = self.transforms[:1]
+        devices = self.devices if "device" in axes else (None,)
+        if group == "ddp":
+            devices = tuple(dict.fromkeys(device.split(":")[0] for device in self.devices))
+            values.update(batch_size=self.ddp_batch_sizes, loader=self.ddp_loaders, scaling=self.ddp_scalings)
         combos = []
-        for device in self.devices if "device" in axes else (None,):
+        for device in devices:
             per_device = dict(values, device=(device,))
             per_device["amp"] = self.amp.get(device, (False,))
             per_device["channels_last"] = self.channels_last.get(device, (False,))
+            per_device["world_size"] = self.world_sizes.get(device, (1,))
             for combo in itertools.product(*(per_device[axis] for axis in axes)):
                 case = dict(zip(axes, combo, strict=False))
                 if case.get("loader") == "device" and (case.get("num_workers") or case.get("pin_memory")):
                     continue
+                if case.get("scaling") == "strong" and case["world_size"] == 1:
+                    continue  # the same work as weak scaling on one rank: its baseline
                 if self._trimmed(case, device):
                     continue
                 combos.append(case)
@@ -218,7 +235,8 @@ def default_grid(preset: str) -> Grid:
             workers=(0, 2), loaders=("pil", "device"), transforms=("tutorial",), epoch_images=50_000,
             loader_round_images=2_048, step_round_seconds=0.05, rounds=3, epoch_rounds=2,
             eval_images=2_048, epoch_round_seconds=1.0, max_cpu_batch_size=4,
-            device_pipeline_only_from_batch_size=1_024,
+            device_pipeline_only_from_batch_size=1_024, world_sizes={"cpu": (), "cuda": (1,)},
+            ddp_rank_images=4_096,
         )
     if preset == "quick":
         return Grid(
@@ -226,6 +244,7 @@ def default_grid(preset: str) -> Grid:
             workers=worker_counts(cores, 2), loaders=LOADERS, transforms=("tutorial",),
             epoch_images=50_000, loader_round_images=2_048, step_round_seconds=0.05, rounds=3,
             epoch_rounds=2, eval_images=2_048, pin_memory=(False,), amp=amp, epoch_round_seconds=1.0,
+            world_sizes=world_sizes(cuda_devices), ddp_rank_images=1_024,
         )
     if preset == "standard":
         return Grid(
@@ -234,15 +253,28 @@ def default_grid(preset: str) -> Grid:
             transforms=TRANSFORMS, epoch_images=50_000, loader_round_images=8_192,
             step_round_seconds=0.1, rounds=5, epoch_rounds=3, pin_memory=pin_memory, amp=amp,
             channels_last=channels_last, eval_images=5_000, epoch_round_seconds=1.5,
-            max_cpu_batch_size=512,
+            max_cpu_batch_size=512, world_sizes=world_sizes(cuda_devices), ddp_batch_sizes=(32, 128),
+            ddp_loaders=("tensor", "device") if cuda_devices else ("tensor",), ddp_rank_images=8_192,
         )
     return Grid(
         preset=preset, devices=devices, models=tuple(MODELS),
         batch_sizes=(4, 16, 64, 256, 1024, 4096), workers=worker_counts(cores, 5),
         loaders=LOADERS, transforms=TRANSFORMS, epoch_images=50_000, loader_round_images=16_384,
         step_round_seconds=0.2, rounds=7, epoch_rounds=3, pin_memory=pin_memory, amp=amp,
-        channels_last=channels_last,
+        channels_last=channels_last, world_sizes=world_sizes(cuda_devices), ddp_batch_sizes=(32, 128, 512),
+        ddp_loaders=("tensor", "device"), ddp_scalings=("weak", "strong"), ddp_rank_images=16_384,
     )
+
+
+def world_sizes(cuda_devices, cpu_world_sizes: tuple[int, ...] = (1, 2)) -> dict[str, tuple[int, ...]]:
+    """The ddp group's world sizes: gloo processes on the CPU; 1, 2, 4, ... up to the GPU count on CUDA."""
+    sizes = {"cpu": cpu_world_sizes}
+    if cuda_devices:
+        counts = [1]
+        while counts[-1] * 2 <= len(cuda_devices):
+            counts.append(counts[-1] * 2)
+        sizes["cuda"] = tuple(dict.fromkeys([*counts, len(cuda_devices)]))
+    return sizes
 
 
 def device_axes(devices) -> tuple[dict, dict]:
@@ -273,7 +305,7 @@ def worker_counts(cores: int, how_many: int) -> tuple[int, ...]:
 def grid_from_options(preset: str, devices: str | None = None, models: str | None = None,
                       batch_sizes: str | None = None, workers: str | None = None,
                       loaders: str | None = None, transforms: str | None = None,
-                      epoch_images: int | None = None) -> Grid:
+                      epoch_images: int | None = None, world_sizes: str | None = None) -> Grid:
     """The preset's grid with the axes given on the command line put in place.
 
     Named devices must exist on this machine (GridError otherwise).
@@ -297,6 +329,14 @@ def grid_from_options(preset: str, devices: str | None = None, models: str | Non
         changes["epoch_images"] = epoch_images
         changes["epoch_round_seconds"] = None  # asked for exactly: fixed work, no sizing
     grid = replace(grid, explicit=explicit, **changes)
+    # The ddp group follows the batch sizes and pipelines asked for; world sizes apply to every device type.
+    grid = replace(grid, ddp_batch_sizes=overrides["batch_sizes"] or grid.ddp_batch_sizes,
+                   ddp_loaders=overrides["loaders"] or grid.ddp_loaders)
+    sizes = parse_list("--bench-world-sizes", world_sizes, kind=int)
+    if sizes:
+        if 0 in sizes:
+            raise GridError("--bench-world-sizes: world sizes must be at least 1")
+        grid = replace(grid, world_sizes={device: sizes for device in grid.world_sizes})
     if overrides["devices"]:
         check_devices(grid.devices)
         # Axes that depend on the device follow the devices asked for.
@@ -323,6 +363,8 @@ def case_id(case: dict) -> str:
             parts.append("bf16" if value else "fp32")
         elif axis == "channels_last":
             parts.append("channels_last" if value else "nchw")
+        elif axis == "world_size":
+            parts.append(f"ws{value}")
         else:
             parts.append(str(value))
     return "-".join(parts)
