@@ -575,7 +575,7 @@ def results_document(ranks: list[dict], spec: RunSpec, label: str | None, starte
 
 def _worker_main(args) -> int:
     """Under torchrun: this rank's part; rank 0 writes the results file."""
-    from bench.results import results_path, write_atomically
+    from bench.results import claim_results_path, write_atomically
 
     started = datetime.now(timezone.utc)
     spec = RunSpec(model=args.model, device=args.device, loader=args.loader, batch_size=args.batch_size,
@@ -584,7 +584,7 @@ def _worker_main(args) -> int:
     ranks = run_rank(spec)
     if ranks is not None:  # rank 0
         document = results_document(ranks, spec, args.label, started, measure_peak=not args.no_peak)
-        path = results_path(Path(args.results), document["machine_info"]["cifarbench"]["label"], started)
+        path = claim_results_path(Path(args.results), document["machine_info"]["cifarbench"]["label"], started)
         write_atomically(path, document)
         print(f"results: {path}", flush=True)
     return 0

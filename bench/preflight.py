@@ -118,9 +118,13 @@ def gpu_other_processes(own_pid: int) -> list[str]:
     return others
 
 
-def run_preflight(seconds: float = PREFLIGHT_SECONDS, usable_cores: int | None = None) -> Preflight:
-    """Read the machine for `seconds` while this process waits, and judge whether it is quiet."""
-    me = psutil.Process()
+def run_preflight(seconds: float = PREFLIGHT_SECONDS, usable_cores: int | None = None,
+                  pid: int | None = None) -> Preflight:
+    """Read the machine for `seconds` while this process waits, and judge whether it is quiet.
+
+    `pid`: the process whose tree counts as the sweep's own (default: this one).
+    """
+    me = psutil.Process(pid)
     own_pids = {me.pid, *(child.pid for child in me.children(recursive=True))}
     processes_before = _process_times()
     machine_before, tree_before = _machine_busy_seconds(), _tree_busy_seconds(me)
