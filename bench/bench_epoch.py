@@ -23,8 +23,10 @@ import pytest
 import torch
 
 from bench.data import make_loader
+from bench.phases import PhaseSeconds, phase_clock
 from bench.sweep import FULL_EPOCH_IMAGES
 from bench.timing import synchronize
+from bench.trace import record_trace
 from bench.workload import evaluate, make_optimizer, prepare_model, train_epoch
 from models import flops_per_image, get_model
 
@@ -66,7 +68,7 @@ def sized_epoch(net, optimizer, batches, device, batch_size: int, round_seconds:
 
 
 @pytest.mark.benchmark(group="epoch")
-def bench_epoch(benchmark, sweep, model, device, loader, transform, batch_size, num_workers):
+def bench_epoch(benchmark, request, sweep, model, device, loader, transform, batch_size, num_workers):
     device = sweep.require(device)
     grid = sweep.grid
     # Pinned host memory lets the copy to a GPU run asynchronously; the `device` pipeline
@@ -87,11 +89,17 @@ def bench_epoch(benchmark, sweep, model, device, loader, transform, batch_size, 
             epoch_images = sized_epoch(net, optimizer, train_batches, device, batch_size,
                                        grid.epoch_round_seconds, epoch_images)
         results = []
+        clock = phase_clock(device) if sweep.phases else None
 
         def one_epoch():
-            results.append(train_epoch(net, optimizer, train_batches, device, max_images=epoch_images))
+            results.append(train_epoch(net, optimizer, train_batches, device, max_images=epoch_images, clock=clock))
 
         sampler = sweep.measure(benchmark, one_epoch, device, grid.epoch_rounds)
+        trace = None
+        if sweep.trace_dir is not None and not benchmark.disabled:
+            # After the timed rounds: the profiler slows what it records.
+            trace = record_trace(net, optimizer, train_batches, device,
+                                 sweep.trace_dir / f"{request.node.callspec.id}.pt.trace.json.gz")
 
         eval_split = sweep.data.test
         eval_images = min(grid.eval_images, epoch_images, len(eval_split.labels))
@@ -115,6 +123,16 @@ def bench_epoch(benchmark, sweep, model, device, loader, transform, batch_size, 
         return  # a smoke run: the epoch ran once, untimed; nothing to record
     median_seconds = benchmark.stats.stats.median
     projected = images_per_round < FULL_EPOCH_IMAGES
+    facts = {}
+    if clock is not None:
+        spent = PhaseSeconds()
+        for result in timed:
+            spent.add(result.phases)
+        facts["phases"] = spent.as_extra_info(total_seconds=sum(benchmark.stats.stats.data))
+    if trace is not None:
+        trace_file = trace.pop("file")
+        # relative to the results folder, which the report is written into
+        facts["trace"] = {"path": trace_file.relative_to(sweep.trace_dir.parent.parent).as_posix(), **trace}
     sweep.record(
         benchmark, sampler, device,
         images_per_round=images_per_round,
@@ -132,4 +150,5 @@ def bench_epoch(benchmark, sweep, model, device, loader, transform, batch_size, 
         eval_accuracy=accuracy,
         pin_memory=pin_memory,
         data_source=sweep.data_source,
+        **facts,
     )

@@ -65,6 +65,19 @@ GROUP_KEYS: dict[str, dict[str, str]] = {
         "eval_accuracy": "fraction 0..1: top-1 accuracy of that pass (after only the images trained so far)",
         "pin_memory": "bool: the DataLoader pinned host memory (CUDA with pil/tensor pipelines)",
         "data_source": "text: 'synthetic' or the real data set's folder",
+        "phases": "{seconds: {input_wait, copy, forward, backward, optimizer, other}: seconds summed over the "
+                  "timed rounds (they add up to the rounds' total), share: the same as fractions, "
+                  "device_idle_share: fraction of the rounds the GPU idled between steps (CUDA, else null), "
+                  "host_input_wait_seconds: seconds the host blocked on the pipeline, clock: how it was timed}; "
+                  "see bench/phases.py",
+        "trace": "{path: the profiler trace relative to the results folder (Chrome trace JSON, gzipped), "
+                 "steps: profiled steps, top_ops: [{name, self_seconds, calls}]} with --bench-trace",
+    },
+    "phase_overhead": {
+        "breakdown": "text: off or on, the phase clock",
+        "loader": "text: the input pipeline",
+        "batch_size": "images per batch",
+        "overhead_ratio": "ratio: this (on) case's median round over the off case's, same run",
     },
     "sampler_overhead": {
         "sample_interval_s": "seconds: the sampler's period",

@@ -69,6 +69,9 @@ def pytest_addoption(parser):
                     help="do not build the HTML report at the end")
     group.addoption("--bench-no-peak", action="store_true", default=False,
                     help="skip the peak-matmul microbenchmark in the machine facts")
+    group.addoption("--bench-trace", action="store_true", default=False,
+                    help="record a torch.profiler trace of a few steps of each epoch case (after its timed "
+                         "rounds) under <results>/traces/")
     group.addoption("--bench-no-preflight", action="store_true", default=False,
                     help="skip the one-second check of how busy the machine is before the first case")
 
@@ -148,6 +151,8 @@ def pytest_configure(config):
     config.addinivalue_line("filterwarnings", "ignore:Benchmark fixture was not used at all")
     # One line per case, so the progress line after it reads as part of it.
     config.option.verbose = max(config.option.verbose, 1)
+    if config.getoption("bench_trace") and path is not None:
+        sweep.trace_dir = path.parent / "traces" / path.stem
     config._cifarbench = SweepSession(config=config, sweep=sweep, label=label, path=path, started=started,
                                       preflight=preflight, smoke=smoke)
     config._cifarbench_notes = [note for note in (deprecation,) if note]

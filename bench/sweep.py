@@ -33,6 +33,8 @@ class Sweep:
     sample_interval_s: float = 0.1
     cpu_threads: int = 1
     seed: int = 0
+    phases: bool = True  # split every timed epoch's steps into phases (bench/phases.py)
+    trace_dir: Path | None = None  # --bench-trace: profiler traces of epoch cases go here
     outcomes: list[dict] = field(default_factory=list)
 
     @cached_property

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from bench.phases import EventPhaseClock, HostPhaseClock, PhaseSeconds
+
 LEARNING_RATE = 0.001
 MOMENTUM = 0.9
 
@@ -66,27 +68,59 @@ class EpochResult:
     images: int
     batches: int
     loss_mean: float  # mean training loss over the batches
+    phases: PhaseSeconds | None = None  # where the epoch's time went, when a clock was given
 
 
 def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable,
                 device: torch.device, max_images: int | None = None, amp: bool = False,
-                channels_last: bool = False) -> EpochResult:
-    """One pass over `batches` (stopping after `max_images` when given)."""
+                channels_last: bool = False, clock: HostPhaseClock | EventPhaseClock | None = None) -> EpochResult:
+    """One pass over `batches` (stopping after `max_images` when given).
+
+    With a `clock` (bench/phases.py), each step's phases are timed at their boundaries: the
+    same work in the same order, a timestamp (CPU) or a pooled event (CUDA) between phases,
+    nothing synchronized. `zero_grad` (setting gradients to None, microseconds) is counted
+    with forward, where the tutorial calls it.
+    """
     criterion = nn.CrossEntropyLoss()
     model.train()
     loss_sum = torch.zeros((), device=device)
     images_done = 0
     batches_done = 0
-    for images, labels in batches:
-        images, labels = to_device(images, labels, device, channels_last)
-        loss_sum += train_step(model, optimizer, criterion, images, labels, amp)
+    iterator = iter(batches)
+    if clock is not None:
+        clock.start_round()
+    while True:
+        if clock is not None:
+            clock.before_fetch()
+        try:
+            images, labels = next(iterator)
+        except StopIteration:
+            break
+        if clock is None:
+            images, labels = to_device(images, labels, device, channels_last)
+            loss_sum += train_step(model, optimizer, criterion, images, labels, amp)
+        else:
+            clock.mark(0)
+            images, labels = to_device(images, labels, device, channels_last)
+            clock.mark(1)
+            optimizer.zero_grad()
+            with autocast(images.device, amp):
+                loss = criterion(model(images), labels)
+            clock.mark(2)
+            loss.backward()
+            clock.mark(3)
+            optimizer.step()
+            clock.mark(4)
+            loss_sum += loss.detach()
         images_done += len(labels)
         batches_done += 1
         if max_images is not None and images_done >= max_images:
             break
-    # .item() synchronizes with the device: once per epoch, not per step.
+    # .item() synchronizes with the device: once per epoch, not per step. After it, every
+    # event of the round has completed and can be read.
     loss_mean = loss_sum.item() / max(batches_done, 1)
-    return EpochResult(images=images_done, batches=batches_done, loss_mean=loss_mean)
+    phases = clock.finish_round() if clock is not None else None
+    return EpochResult(images=images_done, batches=batches_done, loss_mean=loss_mean, phases=phases)
 
 
 @torch.no_grad()
