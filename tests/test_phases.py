@@ -19,6 +19,16 @@ from models import get_model
 CPU = torch.device("cpu")
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """One torch thread: OpenMP regions on a busy 2-core machine can get 10-100x slower, which
+    would blur the proportions these tests check."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="module")
 def split():
     cifar = synthetic_cifar10(0)
