@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from reports.report import build_report  # the plotting stack loads only when there is something to draw
 
-    html = build_report(records, prices=prices, title=args.title, made_by=made_by())
+    html = build_report(records, prices=prices, title=args.title, made_by=made_by(), trace_base=output.parent)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(html, encoding="utf-8")

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from reports.tidy import PHASE_NAMES
+
 TRUST_ORDER = {"ok": 0, "noisy": 1, "invalid": 2}
 
 
@@ -62,6 +64,28 @@ class Case:
     cpu_threads: int | None = None
     trust: str | None = None  # ok, noisy, invalid; None where the file predates the assessment
     trust_reasons: tuple[str, ...] = field(default_factory=tuple)
+    # Epochs: where the time went, (phase, share of the timed rounds) pairs; () in older files.
+    phase_shares: tuple[tuple[str, float], ...] = ()
+    device_idle_share: float | None = None  # CUDA: the device idle between steps, a share
+
+    @property
+    def phases(self) -> dict[str, float]:
+        return dict(self.phase_shares)
+
+    @property
+    def wait_share(self) -> float | None:
+        """The share of the epoch spent waiting for input: the device's idle on CUDA, else the host's wait."""
+        if self.device_idle_share is not None:
+            return self.device_idle_share
+        return self.phases.get("input_wait")
+
+    @property
+    def compute_share(self) -> float | None:
+        """forward + backward + optimizer, as a share of the epoch."""
+        phases = self.phases
+        if not phases:
+            return None
+        return sum(phases.get(name, 0.0) for name in ("forward", "backward", "optimizer"))
 
     @property
     def invalid(self) -> bool:
@@ -122,8 +146,14 @@ def cases(frame: pd.DataFrame) -> list[Case]:
             gpu_util_pct_mean=_float(row.gpu_util_pct_mean), joules_per_epoch=_float(row.joules_per_epoch),
             cpu_threads=_int(row.cpu_threads), trust=_str(row.trust_level),
             trust_reasons=tuple(row.trust_reasons) if isinstance(row.trust_reasons, tuple) else (),
+            phase_shares=_phase_shares(row), device_idle_share=_float(row.device_idle_share),
         ))
     return found
+
+
+def _phase_shares(row) -> tuple[tuple[str, float], ...]:
+    shares = tuple((name, _float(getattr(row, f"phase_{name}_share"))) for name in PHASE_NAMES)
+    return tuple((name, share) for name, share in shares if share is not None)
 
 
 def worst_trust(levels: Sequence[str | None]) -> str | None:

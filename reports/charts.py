@@ -636,6 +636,50 @@ def answer_chart(analysis: Analysis) -> Chart:
     return Chart("answer", title, sentence + note, figure)
 
 
+PHASE_COLORS = {"input_wait": "#d1495b", "copy": "#edae49", "forward": "#00798c", "backward": "#30638e",
+                "optimizer": "#66a182", "other": "#b8b8b8"}
+PHASE_LABELS = {"input_wait": "waiting for input", "copy": "copy to device", "forward": "forward + loss",
+                "backward": "backward", "optimizer": "optimizer step", "other": "other"}
+
+
+def phases_chart(analysis: Analysis) -> Chart:
+    """Where each step's time goes: the tutorial's settings beside the best, per machine, device and model."""
+    title = "Where the time goes"
+    sentence = ("Each bar is one epoch configuration's timed rounds split into the phases of its steps, measured "
+                "inside the epoch (on a GPU, 'waiting for input' is the GPU's idle time between steps). The "
+                "tutorial's own settings are drawn beside the best configuration.")
+    rows = []
+    for answer in analysis.answers:
+        rec = answer.recommendation
+        where = " · ".join(str(part) for part in rec.where if part)
+        for role, case in (("tutorial's settings", rec.tutorial), ("best", rec.best)):
+            if case is not None and case.phase_shares and not (role == "best" and case is rec.tutorial):
+                rows.append((f"{where}\n{role}: bs{case.config.batch_size} w{case.config.num_workers} "
+                             f"{case.config.loader}", case))
+    if not rows:
+        return Chart("phases", title, sentence, None, "no epoch recorded its in-epoch phases (older results)")
+    rows, note = _capped(rows, MAX_BARS, "configurations")
+    with _style():
+        figure = Figure(figsize=(WIDTH_IN, max(1.0 + 0.55 * len(rows), 2.2)), layout="constrained")
+        ax = figure.add_subplot()
+        for position, (_, case) in enumerate(rows):
+            left = 0.0
+            for name, share in case.phase_shares:
+                ax.barh(position, share, left=left, height=0.6, color=PHASE_COLORS[name])
+                if share >= 0.06:
+                    ax.annotate(show.fraction(share), (left + share / 2, position), ha="center", va="center",
+                                fontsize=7.5, color="white")
+                left += share
+        ax.set_yticks(range(len(rows)), [label for label, _ in rows])
+        ax.invert_yaxis()
+        ax.set_xlim(0, 1)
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: show.fraction(value)))
+        ax.set_xlabel("share of the epoch's time")
+        ax.legend([Line2D([], [], color=color, linewidth=6) for color in PHASE_COLORS.values()],
+                  list(PHASE_LABELS.values()), loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    return Chart("phases", title, sentence + note, figure)
+
+
 def cost_chart(analysis: Analysis) -> Chart:
     """Cost per epoch against time per epoch, one point per machine, device and model."""
     title = "Cost against time per epoch"

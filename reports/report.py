@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import base64
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,6 +107,9 @@ class ReportData:
     recommendations: Table | None = None
     costs: Table | None = None
     cost_chart: ChartView | None = None
+    phase_sentences: list[str] = field(default_factory=list)
+    phases_chart: ChartView | None = None
+    traces: list[TraceLink] = field(default_factory=list)
     machines: Table | None = None
     runs: Table | None = None
     charts: list[ChartView] = field(default_factory=list)
@@ -117,13 +121,17 @@ class ReportData:
 
 
 def build_report(records: Sequence[Record], prices: Prices | None = None, title: str | None = None,
-                 made_by: str = "cifarbench") -> str:
-    """The whole report for `records` as an HTML string (pure: reads no result files, writes nothing)."""
-    return render(build_report_data(records, prices, title, made_by))
+                 made_by: str = "cifarbench", trace_base: Path | None = None) -> str:
+    """The whole report for `records` as an HTML string (pure: reads no result files, writes nothing).
+
+    `trace_base`: the folder the report will be written to, so that links to profiler traces
+    are relative to it (absolute when not given).
+    """
+    return render(build_report_data(records, prices, title, made_by, trace_base))
 
 
 def build_report_data(records: Sequence[Record], prices: Prices | None = None, title: str | None = None,
-                      made_by: str = "cifarbench") -> ReportData:
+                      made_by: str = "cifarbench", trace_base: Path | None = None) -> ReportData:
     """Run the pipeline: every stage once, in order."""
     records, notices = separate_machines(records)
     frame = tidy_stage.tidy(records)
@@ -153,6 +161,9 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
         recommendations=_recommendations_table(analysis),
         costs=_costs_table(analysis),
         cost_chart=_chart_view(charts_stage.cost_chart(analysis)) if analysis.costs else None,
+        phase_sentences=_phase_sentences(analysis),
+        phases_chart=_phases_chart(analysis),
+        traces=_traces(ours, trace_base),
         machines=_machines_table(our_machines) if not our_machines.empty else None,
         runs=_runs_table(all_runs, frame) if all_runs else None,
         charts=[_chart_view(chart) for chart in charts_stage.report_charts(frame, timeline_frame)] if len(ours) else [],
@@ -161,6 +172,50 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
         not_measured=_not_measured_table(tidy_stage.cases_not_measured(records)),
         footer=_footer(made_by, all_runs, records),
     )
+
+
+def _phases_chart(analysis: Analysis) -> ChartView | None:
+    chart = charts_stage.phases_chart(analysis)
+    return _chart_view(chart) if chart.figure is not None else None
+
+
+def _phase_sentences(analysis: Analysis) -> list[str]:
+    """Per machine, device and model: how much of each step waits for input, tutorial against best."""
+    found = []
+    for answer in analysis.answers:
+        rec = answer.recommendation
+        parts = []
+        for role, case in (("at the tutorial's settings", rec.tutorial), ("at the best configuration", rec.best)):
+            if case is not None and case.wait_share is not None and not (role.endswith("best configuration")
+                                                                         and case is rec.tutorial):
+                parts.append(f"{role} {words.waiting(case)}")
+        if parts:
+            found.append(f"{' · '.join(str(part) for part in rec.where if part)}: {'; '.join(parts)}.")
+    return found
+
+
+@dataclass(frozen=True)
+class TraceLink:
+    """A profiler trace of one case: where it is (relative to the report) and its top operators."""
+
+    machine: str
+    case: str
+    href: str
+    top_operators: str
+
+
+def _traces(ours: pd.DataFrame, trace_base: Path | None) -> list[TraceLink]:
+    """Profiler traces (--bench-trace): a link per case, with its top operators by self time."""
+    if "trace_file" not in ours or not ours["trace_file"].notna().any():
+        return []
+    found = []
+    for row in ours[ours["trace_file"].notna()].itertuples(index=False):
+        path = Path(row.trace_file)
+        href = os.path.relpath(path, trace_base) if trace_base is not None else path.as_posix()
+        top = "; ".join(f"{name} {show.seconds(seconds)} s" for name, seconds, _calls in (row.trace_top_ops or ())[:5]
+                        if isinstance(seconds, int | float))
+        found.append(TraceLink(row.machine, row.name, href, top))
+    return found
 
 
 def _chart_view(chart: charts_stage.Chart) -> ChartView:

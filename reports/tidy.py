@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from pathlib import Path
 
 import pandas as pd
 
@@ -39,6 +40,8 @@ UTILIZATION_METRICS = (
     "gpu_temp_c", "gpu_pcie_tx_mib_per_sec", "gpu_pcie_rx_mib_per_sec",
 )
 UTILIZATION_STATS = ("mean", "p95", "max")
+# Where an epoch's time went (bench/phases.py), as shares of the timed rounds.
+PHASE_NAMES = ("input_wait", "copy", "forward", "backward", "optimizer", "other")
 TRUST_LEVELS = ("ok", "noisy", "invalid")  # best to worst; None: not assessed (older files)
 TIMELINE_COLUMNS = ("case", "machine", "name", "t_s", "metric", "value")
 
@@ -58,6 +61,7 @@ COLUMNS = (
     "data_source", "profile", "preset", "throttle_reasons", "timeline_points", "cifarbench",
     *(f"{metric}_{stat}" for metric in UTILIZATION_METRICS for stat in UTILIZATION_STATS),
     "speedup_vs_cpu",
+    *(f"phase_{name}_share" for name in PHASE_NAMES), "device_idle_share", "trace_file", "trace_top_ops",
 )
 
 # extra_info entries copied as they are (numbers).
@@ -161,6 +165,17 @@ def _row(record: Record) -> dict:
         row["joules_per_epoch"] = row["energy_j_per_round"] / row["images_per_round"] * FULL_EPOCH_IMAGES
     elif row["images_per_joule"]:
         row["joules_per_epoch"] = FULL_EPOCH_IMAGES / row["images_per_joule"]
+    phases = info.get("phases")
+    if isinstance(phases, dict) and isinstance(phases.get("share"), dict):
+        for name in PHASE_NAMES:
+            row[f"phase_{name}_share"] = phases["share"].get(name)
+        row["device_idle_share"] = phases.get("device_idle_share")
+    trace = info.get("trace")
+    if isinstance(trace, dict) and trace.get("path"):
+        # recorded relative to the results file's folder
+        row["trace_file"] = str(Path(record.file).parent / trace["path"])
+        row["trace_top_ops"] = tuple((str(op.get("name")), op.get("self_seconds"), op.get("calls"))
+                                     for op in trace.get("top_ops") or () if isinstance(op, dict))
     for metric, summary in (info.get("utilization") or {}).items():
         if isinstance(summary, dict):
             for stat in UTILIZATION_STATS:
@@ -190,8 +205,8 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Numbers as float64 (NaN where absent); booleans as True/False/None; flags as bool."""
     text = {"machine", "file", "run_started", "group", "name", "fullname", "param", "params", "device",
             "device_kind", "device_name", "model", "loader", "transform", "cpu_brand", "gpu_name",
-            "data_source", "profile", "preset", "throttle_reasons", "trust_level"}
-    objects = {"trust_reasons"}
+            "data_source", "profile", "preset", "throttle_reasons", "trust_level", "trace_file"}
+    objects = {"trust_reasons", "trace_top_ops"}
     flags = {*BOOLEAN_AXES, "full_epoch_projected"}
     for column in frame.columns:
         if column in objects:

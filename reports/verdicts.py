@@ -15,7 +15,7 @@ not used (the verdict says which).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from reports.cases import Case, Config
 
@@ -67,6 +67,17 @@ class Thresholds:
     # Two speeds whose ratio is within this much of 1 are not called different when the
     # rounds' spread is unknown (the rounds of a quiet run vary by a few percent).
     same_speed: float = 0.03
+    # The in-epoch split (bench/phases.py), the primary evidence where it was recorded. W is
+    # the share of the epoch spent waiting for input (the device idle between steps on CUDA),
+    # C the share in forward, backward and the optimizer:
+    # - input-bound when W >= phase_input_bound: a quarter of every step waiting means an
+    #   input pipeline that kept up would make the epoch at least 1.33x faster;
+    # - compute-bound when W < phase_compute_wait and C >= phase_compute: the device is fed
+    #   and busy with the model nearly all the time;
+    # - balanced otherwise (some waiting, or copies and per-step overhead take a real share).
+    phase_input_bound: float = 0.25
+    phase_compute_wait: float = 0.05
+    phase_compute: float = 0.80
 
 
 THRESHOLDS = Thresholds()
@@ -79,7 +90,9 @@ class Verdict:
 
     `verdict` is None when the epoch itself is invalid (not judged). `reasons` are codes that
     `reports.words` explains: not_measured, invalid_ceiling, outran, unexplained,
-    device_pipeline, close_ceilings, zero_workers, shared_cores, copies.
+    device_pipeline, close_ceilings, zero_workers, shared_cores, copies, phases,
+    ceilings_disagree. `source` says where the verdict came from: "phases" (the in-epoch split,
+    with the ceilings as the cross-check in `ceiling_verdict`) or "ceilings" (older files).
     """
 
     config: Config
@@ -93,6 +106,8 @@ class Verdict:
     missing: tuple[str, ...] = field(default_factory=tuple)  # ceilings not measured (or invalid)
     outran: tuple[str, float] | None = None  # (ceiling name, epoch / ceiling)
     explained: float | None = None
+    source: str = "ceilings"
+    ceiling_verdict: str | None = None  # what the separately timed ceilings say, beside a phases verdict
 
     @property
     def fraction_of_ceiling(self) -> float | None:
@@ -161,7 +176,26 @@ class Ceilings:
 
 
 def verdict(epoch: Case, ceilings: Ceilings, thresholds: Thresholds = THRESHOLDS) -> Verdict:
-    """The verdict of one epoch case (see `Thresholds`)."""
+    """The verdict of one epoch case: from its in-epoch split where recorded, the ceilings cross-checking."""
+    from_ceilings = ceiling_verdict(epoch, ceilings, thresholds)
+    wait, compute = epoch.wait_share, epoch.compute_share
+    if from_ceilings.verdict is None or wait is None or compute is None:
+        return from_ceilings
+    if wait >= thresholds.phase_input_bound:
+        found = "input-bound"
+    elif wait < thresholds.phase_compute_wait and compute >= thresholds.phase_compute:
+        found = "compute-bound"
+    else:
+        found = "balanced"
+    reasons = ["phases"]
+    if from_ceilings.verdict not in (found, "unknown"):
+        reasons.append("ceilings_disagree")
+    return replace(from_ceilings, verdict=found, reasons=tuple(reasons), source="phases",
+                   ceiling_verdict=from_ceilings.verdict)
+
+
+def ceiling_verdict(epoch: Case, ceilings: Ceilings, thresholds: Thresholds = THRESHOLDS) -> Verdict:
+    """The verdict from the separately timed ceilings alone (see `Thresholds`)."""
     config = epoch.config
     if epoch.invalid:
         return Verdict(config, None, epoch, reasons=("invalid_epoch",))

@@ -55,12 +55,34 @@ def limit(verdict: Verdict | None, thresholds: Thresholds = THRESHOLDS) -> str:
     fraction = verdict.fraction_of_ceiling
     if verdict.verdict == "unknown":
         return "unknown: " + unknown_reason(verdict)
+    if verdict.source == "phases":
+        wait = waiting(verdict.epoch)
+        if verdict.verdict == "input-bound":
+            return f"input: {wait}"
+        reached = f", {show.fraction(fraction)} of ceiling" if fraction is not None else ""
+        if verdict.verdict == "compute-bound":
+            return f"compute{reached}"
+        return f"input and compute together{reached}; {wait}"
     if verdict.verdict == "input-bound":
         return (f"input: the loader serves {show.rate_unit(verdict.loader_speed)}, "
                 f"{show.fraction(fraction)} of the step ceiling reached")
     if verdict.verdict == "compute-bound":
         return f"compute, {show.fraction(fraction)} of ceiling"
     return f"input and compute together, {show.fraction(fraction)} of ceiling"
+
+
+def waiting(epoch: Case) -> str:
+    """The familiar sentence: 'N% of each step waits for input' (the GPU's idle share on CUDA)."""
+    if epoch.device_idle_share is not None:
+        return f"the GPU idles {show.fraction(epoch.device_idle_share)} of each step, waiting for input"
+    return f"{show.fraction(epoch.wait_share)} of each step waits for input"
+
+
+def split(epoch: Case) -> str:
+    """Where an epoch's time goes, in words: 'input 62%, copy 1%, forward 12%, ...'."""
+    names = {"input_wait": "input wait", "copy": "copy", "forward": "forward", "backward": "backward",
+             "optimizer": "optimizer", "other": "other"}
+    return ", ".join(f"{names[name]} {show.fraction(share)}" for name, share in epoch.phase_shares)
 
 
 def unknown_reason(verdict: Verdict) -> str:
@@ -88,6 +110,8 @@ def evidence(verdict: Verdict, thresholds: Thresholds = THRESHOLDS) -> str:
         return "Not judged: the epoch's measurement is invalid. " + " ".join(map(_sentence, epoch.trust_reasons))
     batch = verdict.config.batch_size
     parts = []
+    if verdict.source == "phases":
+        parts.append(f"in the epoch: {split(epoch)}")
     if epoch.gpu_util_pct_mean is not None and verdict.config.cuda:
         waiting = " (waiting on the host)" if epoch.gpu_util_pct_mean < thresholds.gpu_waiting_pct else ""
         parts.append(f"GPU busy {show.percent(epoch.gpu_util_pct_mean)}{waiting}")
@@ -114,6 +138,13 @@ def evidence(verdict: Verdict, thresholds: Thresholds = THRESHOLDS) -> str:
 def _reason(code: str, verdict: Verdict, thresholds: Thresholds) -> str:
     if code in ("not_measured", "outran", "unexplained"):
         return unknown_reason(verdict)
+    if code == "phases":
+        return (f"verdict from the in-epoch split: {waiting(verdict.epoch)}, "
+                f"{show.fraction(verdict.epoch.compute_share)} computes")
+    if code == "ceilings_disagree":
+        return (f"the separately timed ceilings alone would say {verdict.ceiling_verdict}: they were timed apart "
+                "from the epoch (workers competing with the step for cores, or a noisy machine, change them), "
+                "so the in-epoch split is taken")
     if code == "device_pipeline":
         return ("no separate loader ceiling: the data set lives on the device and its input work runs there, "
                 "inside the epoch")
