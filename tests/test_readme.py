@@ -1,0 +1,110 @@
+"""The README's commands, as a user types them, in child processes from the repository root.
+
+Sweeps that take minutes to hours are run with `--co -q` appended: pytest then parses every
+option, applies the preset and collects the cases (a usage error exits 4), which is where a
+command line goes wrong; the sweeps themselves are exercised by tests/test_commands.py and
+tests/test_plugin.py on small grids. The report commands run for real on recorded files.
+Commands that install packages (`pip install tox`, `tox`) are what CI itself runs.
+"""
+
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+DATA = Path(__file__).parent / "data"
+
+
+def block_lines(prefix: str) -> list[str]:
+    """Whole lines of the README's bash blocks starting with `prefix`, comments left out."""
+    return [" ".join(line.split("#")[0].split()) for block in re.findall(r"```bash\n(.*?)```", README, flags=re.S)
+            for line in block.replace("\\\n", " ").splitlines() if line.startswith(prefix)]
+
+
+def readme_commands(prefix: str) -> list[str]:
+    """Every command in the README (code blocks and inline code) starting with `prefix`."""
+    found = []
+    for block in re.findall(r"```bash\n(.*?)```", README, flags=re.S):
+        joined = block.replace("\\\n", " ")
+        for line in joined.splitlines():
+            for part in line.split("#")[0].split("&&"):
+                if part.strip().startswith(prefix):
+                    found.append(" ".join(part.split()))
+    for inline in re.findall(r"`([^`\n]+)`", README):
+        if inline.startswith(prefix) and "<" not in inline:
+            found.append(inline)
+    return sorted(set(found))
+
+
+def run(command: list[str], cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CIFARBENCH_")}
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=env)
+
+
+SWEEPS = [command for command in readme_commands("python3 -m pytest") + readme_commands("pytest --benchmark")
+          if "<" not in command]
+
+
+def test_the_readme_shows_sweep_commands():
+    assert len(SWEEPS) >= 3, SWEEPS
+
+
+@pytest.mark.parametrize("command", SWEEPS)
+def test_every_sweep_command_parses_and_collects(command):
+    args = shlex.split(command)
+    args = args[3:] if args[:3] == ["python3", "-m", "pytest"] else args[1:]
+    completed = run([sys.executable, "-m", "pytest", *args, "--co", "-q", "-p", "no:cacheprovider",
+                     "--bench-no-preflight"] if "--benchmark" in args else
+                    [sys.executable, "-m", "pytest", *args, "--co", "-q", "-p", "no:cacheprovider"])
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr
+    assert "unrecognized arguments" not in completed.stderr
+
+
+def test_the_regression_gate_command_parses(tmp_path):
+    baseline = next(path for path in sorted(DATA.glob("cpu-2core-*.json")))
+    [command] = [block for block in re.findall(r"```bash\n(pytest --benchmark.*?)```", README, flags=re.S)]
+    args = shlex.split(command.replace("\\\n", " ").replace("results/<label>_<stamp>.json", str(baseline)))
+    completed = run([sys.executable, "-m", "pytest", *args[1:], "--co", "-q", "-p", "no:cacheprovider",
+                     "--bench-no-preflight", f"--bench-results={tmp_path}",
+                     "-W", "ignore:Benchmark machine_info is different"])
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr
+
+
+def test_gathering_and_reporting_work_as_written(tmp_path):
+    (tmp_path / "results").mkdir()
+    for path in DATA.glob("cpu-2core-*.json"):
+        shutil.copy(path, tmp_path / "results")
+    gather = block_lines("mkdir -p all-results")
+    report = [line for line in readme_commands("python -m reports") if line.startswith("python -m reports all-results")]
+    assert gather
+    assert report
+    for line in [*gather, *report]:
+        script = line.replace("python -m", f"{sys.executable} -m")
+        completed = run(["bash", "-c", script], cwd=tmp_path)
+        assert completed.returncode == 0, (line, completed.stderr)
+    assert len(list((tmp_path / "all-results").glob("*.json"))) >= 2
+    assert (tmp_path / "report.html").stat().st_size > 10_000
+
+
+def test_the_trace_command_writes_a_trace_that_loads_as_json(tmp_path):
+    import gzip
+    import json
+
+    [command] = [c for c in SWEEPS if "--bench-trace" in c]
+    args = shlex.split(command)[3:]
+    completed = run([sys.executable, "-m", "pytest", *args, f"--bench-results={tmp_path}", "--bench-no-report",
+                     "-p", "no:cacheprovider"], timeout=600)
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr
+    traces = sorted(tmp_path.glob("traces/*/*.pt.trace.json.gz"))
+    assert traces
+    with gzip.open(traces[0], "rt", encoding="utf-8") as handle:
+        trace = json.load(handle)
+    assert trace["traceEvents"]
+    assert trace["distributedInfo"]["rank"] == 0
