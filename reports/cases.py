@@ -2,7 +2,9 @@
 
 `Config` is the one key of the analysis: a machine, a device, a model and the input
 settings. `Case` is one measured case with its figures as floats or None (never NaN), its
-rounds and its trust. The analysis stages take `Case` values and trust them.
+rounds and its trust. The analysis stages take `Case` values and trust them. A data-parallel
+case (group `ddp`) is a `Case` for its machine's trust only; its `Config` has no world size,
+and `reports.scaling` reads those cases in full.
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ from matplotlib.ticker import EngFormatter, FixedLocator, FuncFormatter, LogLoca
 
 from reports import display as show
 from reports.analysis import Analysis
+from reports.scaling import ScalingPoint, points_frame, scaling_chart
 from reports.tidy import FULL_EPOCH_IMAGES, UTILIZATION_METRICS, ours
 
 MARKERS = ("o", "X", "s", "^", "D", "v", "P")
@@ -634,6 +635,21 @@ def answer_chart(analysis: Analysis) -> Chart:
         ax.legend([Line2D([], [], color=color, linewidth=6) for _, color in ANSWER_KINDS],
                   [kind for kind, _ in ANSWER_KINDS], loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return Chart("answer", title, sentence + note, figure)
+
+
+def scaling(points: Sequence[ScalingPoint]) -> Chart:
+    """Data-parallel scaling efficiency against world size, with the ranks' spread (`reports.scaling`)."""
+    title = "Scaling efficiency against world size"
+    sentence = ("Per machine and configuration: the images per second of all ranks together over the number of "
+                "ranks times one rank's (100% is perfect scaling, the dashed line). Bars span the ranks' own "
+                "efficiencies, slowest to fastest rank: a long bar is a straggler.")
+    known = [point for point in points if point.scaling_efficiency is not None]
+    if not known:
+        return Chart("scaling", title, sentence, None,
+                     "no data-parallel case has a one-rank case of its configuration on its machine")
+    with _style():
+        figure = scaling_chart(points_frame(points))
+    return Chart("scaling", title, sentence, figure)
 
 
 def cost_chart(analysis: Analysis) -> Chart:

@@ -11,6 +11,10 @@ newest run's row is kept; `reports.runs` lists the older runs and keeps machines
 label apart before this stage. Each case keeps its timed rounds (`min_s`, `median_s`, `max_s`,
 `rounds`, and the images/s of the fastest and slowest round) and the harness's trust
 assessment (`trust_level`: ok, noisy, invalid, or None in files older than the assessment).
+
+Data-parallel (`ddp`) cases keep their own columns (`world_size`, `nnodes`, `backend`,
+`scaling`, `rank_images_per_sec` as a tuple by rank, ...); `reports.scaling` derives their
+efficiency. Their `images_per_sec` is all ranks together, so no single-device stage reads them.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from reports.load import Record
 
 FULL_EPOCH_IMAGES = 50_000
 GROUPS = ("loader", "forward", "train_step", "epoch")
+DDP_GROUP = "ddp"  # data-parallel epochs over several ranks: reports.scaling reads them
 COMPUTE_GROUPS = ("forward", "train_step", "epoch")  # groups with a device that computes
 
 # The sweep's parametrize axes, in the order the report shows them.
@@ -38,6 +43,9 @@ UTILIZATION_METRICS = (
     "gpu_util_pct", "gpu_mem_util_pct", "gpu_mem_used_mib", "gpu_power_w", "gpu_sm_clock_mhz",
     "gpu_temp_c", "gpu_pcie_tx_mib_per_sec", "gpu_pcie_rx_mib_per_sec",
 )
+# A ddp case's own facts (bench/distributed.py `summarize`).
+DDP_COLUMNS = ("scaling", "world_size", "nnodes", "backend", "rank_images_per_sec", "scaling_efficiency",
+               "baseline_images_per_sec", "straggler_ratio", "allreduce_share")
 UTILIZATION_STATS = ("mean", "p95", "max")
 TRUST_LEVELS = ("ok", "noisy", "invalid")  # best to worst; None: not assessed (older files)
 TIMELINE_COLUMNS = ("case", "machine", "name", "t_s", "metric", "value")
@@ -57,7 +65,7 @@ COLUMNS = (
     "price_per_hour", "cpu_threads", "cpu_brand", "gpu_name",
     "data_source", "profile", "preset", "throttle_reasons", "timeline_points", "cifarbench",
     *(f"{metric}_{stat}" for metric in UTILIZATION_METRICS for stat in UTILIZATION_STATS),
-    "speedup_vs_cpu",
+    "speedup_vs_cpu", *DDP_COLUMNS,
 )
 
 # extra_info entries copied as they are (numbers).
@@ -165,6 +173,14 @@ def _row(record: Record) -> dict:
         if isinstance(summary, dict):
             for stat in UTILIZATION_STATS:
                 row[f"{metric}_{stat}"] = summary.get(stat)
+    if group == DDP_GROUP:
+        for key in ("nnodes", "backend", "scaling_efficiency", "baseline_images_per_sec", "straggler_ratio",
+                    "allreduce_share"):
+            row[key] = info.get(key)
+        row["scaling"] = params.get("scaling", info.get("scaling"))
+        row["world_size"] = params.get("world_size", info.get("world_size"))
+        rates = info.get("rank_images_per_sec")
+        row["rank_images_per_sec"] = tuple(float(rate) for rate in rates) if isinstance(rates, list) else ()
     return row
 
 
@@ -190,8 +206,9 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Numbers as float64 (NaN where absent); booleans as True/False/None; flags as bool."""
     text = {"machine", "file", "run_started", "group", "name", "fullname", "param", "params", "device",
             "device_kind", "device_name", "model", "loader", "transform", "cpu_brand", "gpu_name",
-            "data_source", "profile", "preset", "throttle_reasons", "trust_level"}
-    objects = {"trust_reasons"}
+            "data_source", "profile", "preset", "throttle_reasons", "trust_level", "scaling",
+            "backend"}
+    objects = {"trust_reasons", "rank_images_per_sec"}
     flags = {*BOOLEAN_AXES, "full_epoch_projected"}
     for column in frame.columns:
         if column in objects:
@@ -293,7 +310,8 @@ def machines_table(records: Iterable[Record]) -> pd.DataFrame:
     """One row per machine: CPU, cores, RAM, GPUs, driver, versions, peak TFLOP/s, price.
 
     From the newest file of each machine; `files` counts its files. `peak_tflops` holds the
-    measured peaks as {device: {dtype: TFLOP/s}}.
+    measured peaks as {device: {dtype: TFLOP/s}}, `allreduce_busbw_gb_per_s` the all-reduce
+    bus bandwidth as {"<backend>:ws<N>": {message bytes: GB/s}} ({} where not measured).
     """
     newest: dict[str, Record] = {}
     files: dict[str, set[str]] = {}
@@ -306,8 +324,8 @@ def machines_table(records: Iterable[Record]) -> pd.DataFrame:
     rows = [_machine_row(record, len(files[machine])) for machine, record in newest.items()]
     columns = ["machine", "hostname", "cpu", "cores_usable", "cores_logical", "torch_threads", "ram_gib",
                "gpus", "driver", "python", "torch", "torchvision", "cuda", "cudnn", "peak_tflops",
-               "price_per_hour", "profile", "preset", "preflight", "data_source", "complete", "started", "files",
-               "cifarbench"]
+               "allreduce_busbw_gb_per_s", "price_per_hour", "profile", "preset", "preflight", "data_source",
+               "complete", "started", "files", "cifarbench"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -333,6 +351,7 @@ def _machine_row(record: Record, file_count: int) -> dict:
         "cuda": versions.get("cuda"),
         "cudnn": versions.get("cudnn"),
         "peak_tflops": facts.get("peak_tflops") or {},
+        "allreduce_busbw_gb_per_s": facts.get("allreduce_busbw_gb_per_s") or {},
         "price_per_hour": facts.get("price_per_hour"),
         "profile": record.run.get("profile"),
         "preset": record.run.get("preset") or record.run.get("profile"),

@@ -11,6 +11,7 @@ from reports.advice import TUTORIAL_SETTINGS, Recommendation, WorkerPlateau
 from reports.cases import Case
 from reports.compare import Comparison
 from reports.costs import Cost
+from reports.scaling import ScalingPoint
 from reports.trust import MachineTrust
 from reports.verdicts import THRESHOLDS, Thresholds, Verdict
 
@@ -109,6 +110,27 @@ def evidence(verdict: Verdict, thresholds: Thresholds = THRESHOLDS) -> str:
         parts.append(f"the device pipeline alone serves {show.rate_unit(verdict.device_input.images_per_sec)}")
     parts += [_reason(code, verdict, thresholds) for code in verdict.reasons]
     return "; ".join(part for part in parts if part)
+
+
+def scaling(point: ScalingPoint) -> str:
+    """'2 ranks (gloo, cpu) train 8.5k img/s, 31% of 2 x one rank's 13.7k; the exposed all-reduce ...'."""
+    batch = f", batch {point.batch_size} per rank" if point.batch_size is not None else ""
+    where = f"{point.model} on {point.device}{batch}, {point.loader} pipeline"
+    ranks = show.plural(point.world_size, "rank")
+    if point.nnodes > 1:
+        ranks += f" on {show.plural(point.nnodes, 'node')}"
+    text = (f"Data parallel ({where}, {point.scaling or 'weak'} scaling, {point.backend or 'unknown backend'}): "
+            f"{ranks} train {show.rate_unit(point.images_per_sec)}")
+    if point.baseline_images_per_sec is not None:
+        text += (f", {show.fraction(point.scaling_efficiency)} scaling efficiency against "
+                 f"{point.world_size} x one rank's {show.rate_unit(point.baseline_images_per_sec)}")
+    elif point.scaling_efficiency is not None:
+        text += f", {show.fraction(point.scaling_efficiency)} scaling efficiency as the sweep recorded it"
+    else:
+        text += "; no one-rank case of this configuration on this machine, so the scaling efficiency is not known"
+    if point.allreduce_share is not None and point.world_size > 1:
+        text += f"; the all-reduce backward does not hide takes {show.fraction(point.allreduce_share)} of a step"
+    return text + "."
 
 
 def _reason(code: str, verdict: Verdict, thresholds: Thresholds) -> str:
