@@ -246,7 +246,12 @@ COLUMNS: dict[str, Column] = {column.name: column for column in [
     _column("eval_accuracy", "eval accuracy", "%", fraction),
     _column("train_loss", "train loss", format=number),
     _column("peak_mem_mib", "peak memory", "MiB", number),
-    _column("gpu_util_pct_mean", "GPU busy", "%", percent),
+    # NVML's utilization.gpu: the share of time any kernel ran, not how much of the GPU worked.
+    _column("gpu_util_pct_mean", "GPU kernel active", "% of time", percent),
+    _column("sm_active_pct", "SM active", "% (GPM)", percent),
+    _column("sm_occupancy_pct", "SM occupancy", "% (GPM)", percent),
+    _column("tensor_active_pct", "tensor pipes active", "% (GPM)", percent),
+    _column("dram_bw_util_pct", "DRAM bandwidth", "% of peak (GPM)", percent),
     _column("cpu_pct_mean", "CPU, all cores", "%", percent),
     _column("cpu_core_pct_max_mean", "busiest core", "%", percent),
     _column("workers_cpu_pct_mean", "workers' CPU", "% of a core", percent),

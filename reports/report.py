@@ -45,19 +45,20 @@ GROUP_SENTENCES = {
     tidy_stage.DDP_GROUP: ("a training epoch on every rank under DistributedDataParallel, all ranks together; "
                            "images/s counts every rank's images"),
 }
+GPM_COLUMNS = ["sm_active_pct", "sm_occupancy_pct", "tensor_active_pct", "dram_bw_util_pct"]
 GROUP_COLUMNS = {
     "loader": ["machine", "loader", "transform", "batch_size", "num_workers", "pin_memory", "device", "trust",
                "images_per_sec", "images_per_sec_range", "first_batch_seconds", "cpu_pct_mean",
                "cpu_core_pct_max_mean", "workers_cpu_pct_mean"],
     "forward": ["machine", "device", "model", "batch_size", "trust", "images_per_sec", "images_per_sec_range",
-                "achieved_tflops", "fraction_of_peak", "peak_mem_mib", "gpu_util_pct_mean",
+                "achieved_tflops", "fraction_of_peak", "peak_mem_mib", "gpu_util_pct_mean", *GPM_COLUMNS,
                 "cpu_pct_mean", "speedup_vs_cpu"],
     "train_step": ["machine", "device", "model", "batch_size", "amp", "channels_last", "trust", "images_per_sec",
                    "images_per_sec_range", "achieved_tflops", "fraction_of_peak", "train_loss", "peak_mem_mib",
-                   "gpu_util_pct_mean", "cpu_pct_mean", "speedup_vs_cpu", "images_per_joule"],
+                   "gpu_util_pct_mean", *GPM_COLUMNS, "cpu_pct_mean", "speedup_vs_cpu", "images_per_joule"],
     "epoch": ["machine", "device", "model", "loader", "transform", "batch_size", "num_workers", "trust", "verdict",
               "images_per_sec", "images_per_sec_range", "full_epoch_seconds", "epoch_note", "eval_accuracy",
-              "fraction_of_peak", "gpu_util_pct_mean", "cpu_pct_mean", "workers_cpu_pct_mean",
+              "fraction_of_peak", "gpu_util_pct_mean", *GPM_COLUMNS, "cpu_pct_mean", "workers_cpu_pct_mean",
               "other_cpu_pct", "speedup_vs_cpu", "joules_per_epoch"],
     # Efficiency and the ranks' spread are in the scaling section, derived there once.
     tidy_stage.DDP_GROUP: ["machine", "device", "model", "loader", "batch_size", "scaling", "backend", "world_size",
@@ -347,7 +348,8 @@ def _group_tables(ours: pd.DataFrame, analysis: Analysis) -> list[GroupTable]:
         names = GROUP_COLUMNS[group]
         present = [name for name in names if name in rows.columns]
         wanted = [*present, "full_epoch_projected", "epoch_images", "images_per_sec_min", "images_per_sec_max",
-                  "trust_level", "batch_size", "num_workers", "model", "loader", "transform", "device"]
+                  "trust_level", "batch_size", "num_workers", "model", "loader", "transform", "device",
+                  "gpm_reason"]
         records = rows[[name for name in dict.fromkeys(wanted) if name in rows.columns]].to_dict("records")
         for record in records:
             record["trust"] = record.get("trust_level") or "not assessed"
@@ -359,7 +361,7 @@ def _group_tables(ours: pd.DataFrame, analysis: Analysis) -> list[GroupTable]:
                                         show.known(record.get("epoch_images")) else "")
                 record["verdict"] = verdict_of.get(_config_of(record))
         shown, notes = _fold(records, names, FOLDABLE)
-        found = table(records, shown, id=f"results-{group}-table", notes=notes)
+        found = table(records, shown, id=f"results-{group}-table", notes=notes + _gpm_notes(records))
         tables.append(GroupTable(group, GROUP_TITLES[group], GROUP_SENTENCES[group], found))
     for group in dict.fromkeys(ours["group"].dropna()):  # groups the report does not know: as recorded
         if group not in (*tidy_stage.GROUPS, tidy_stage.DDP_GROUP):
@@ -380,6 +382,14 @@ def _fold(records: list[dict], names: Sequence[str], foldable: Sequence[str]) ->
         else:
             shown.append(name)
     return shown, [f"Every row: {', '.join(said)}."] if said else []
+
+
+def _gpm_notes(records: list[dict]) -> list[str]:
+    """Why GPM's columns are empty, once per machine, device and reason."""
+    missing = dict.fromkeys((record["machine"], record["device"], record["gpm_reason"]) for record in records
+                            if show.known(record.get("gpm_reason")))
+    return [f"SM activity, occupancy, tensor pipes and DRAM bandwidth (GPM) not recorded on {machine} {device}: "
+            f"{words.strip_prefix(reason, 'GPM not recorded: ')}." for machine, device, reason in missing]
 
 
 def _config_of(record: dict):

@@ -12,6 +12,12 @@ label apart before this stage. Each case keeps its timed rounds (`min_s`, `media
 `rounds`, and the images/s of the fastest and slowest round) and the harness's trust
 assessment (`trust_level`: ok, noisy, invalid, or None in files older than the assessment).
 
+GPU activity: `gpu_util_pct_*` is NVML's utilization.gpu, the share of time in which any kernel
+was active (one small kernel at a time reads 100%). Where the case recorded GPM
+(`extra_info["gpm"]`, Hopper and later), `sm_active_pct`, `sm_occupancy_pct`,
+`tensor_active_pct` and `dram_bw_util_pct` hold its values over the timed rounds (else the
+sampled series' means, else NaN) and `gpm_reason` says why GPM is missing.
+
 Data-parallel (`ddp`) cases keep their own columns (`world_size`, `nnodes`, `backend`,
 `scaling`, `rank_images_per_sec` as a tuple by rank, ...); `reports.scaling` derives their
 efficiency. Their `images_per_sec` is all ranks together, so no single-device stage reads them.
@@ -42,7 +48,10 @@ UTILIZATION_METRICS = (
     "workers_cpu_pct", "workers_count",
     "gpu_util_pct", "gpu_mem_util_pct", "gpu_mem_used_mib", "gpu_power_w", "gpu_sm_clock_mhz",
     "gpu_temp_c", "gpu_pcie_tx_mib_per_sec", "gpu_pcie_rx_mib_per_sec",
+    "gpu_sm_active_pct", "gpu_sm_occupancy_pct", "gpu_tensor_active_pct", "gpu_dram_bw_util_pct",
 )
+# GPM's metrics (percent), over the timed rounds: bench/sampling/gpm.py.
+GPM_METRICS = ("sm_active_pct", "sm_occupancy_pct", "tensor_active_pct", "dram_bw_util_pct")
 # A ddp case's own facts (bench/distributed.py `summarize`).
 DDP_COLUMNS = ("scaling", "world_size", "nnodes", "backend", "rank_images_per_sec", "scaling_efficiency",
                "baseline_images_per_sec", "straggler_ratio", "allreduce_share")
@@ -65,7 +74,7 @@ COLUMNS = (
     "price_per_hour", "cpu_threads", "cpu_brand", "gpu_name",
     "data_source", "profile", "preset", "throttle_reasons", "timeline_points", "cifarbench",
     *(f"{metric}_{stat}" for metric in UTILIZATION_METRICS for stat in UTILIZATION_STATS),
-    "speedup_vs_cpu", *DDP_COLUMNS,
+    "speedup_vs_cpu", *GPM_METRICS, "gpm_reason", *DDP_COLUMNS,
 )
 
 # extra_info entries copied as they are (numbers).
@@ -173,6 +182,12 @@ def _row(record: Record) -> dict:
         if isinstance(summary, dict):
             for stat in UTILIZATION_STATS:
                 row[f"{metric}_{stat}"] = summary.get(stat)
+    reading = _gpm_reading(info.get("gpm"), device)
+    for metric in GPM_METRICS:
+        value = reading.get(metric)
+        row[metric] = value if isinstance(value, int | float) else row.get(f"gpu_{metric}_mean")
+    if reading and not reading.get("supported"):
+        row["gpm_reason"] = reading.get("reason") or "GPM not recorded"
     if group == DDP_GROUP:
         for key in ("nnodes", "backend", "scaling_efficiency", "baseline_images_per_sec", "straggler_ratio",
                     "allreduce_share"):
@@ -182,6 +197,17 @@ def _row(record: Record) -> dict:
         rates = info.get("rank_images_per_sec")
         row["rank_images_per_sec"] = tuple(float(rate) for rate in rates) if isinstance(rates, list) else ()
     return row
+
+
+def _gpm_reading(gpm: object, device: str | None) -> dict:
+    """The GPM reading of the case's GPU: `extra_info["gpm"]` holds one, or one per CUDA index."""
+    if not isinstance(gpm, dict):
+        return {}
+    if "supported" in gpm:
+        return gpm
+    index = device.partition(":")[2] if device and device.startswith("cuda") else ""
+    reading = gpm.get(index or "0") or next((value for value in gpm.values() if isinstance(value, dict)), {})
+    return reading if isinstance(reading, dict) else {}
 
 
 def _canonical_device(device: object) -> str | None:
@@ -206,7 +232,7 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Numbers as float64 (NaN where absent); booleans as True/False/None; flags as bool."""
     text = {"machine", "file", "run_started", "group", "name", "fullname", "param", "params", "device",
             "device_kind", "device_name", "model", "loader", "transform", "cpu_brand", "gpu_name",
-            "data_source", "profile", "preset", "throttle_reasons", "trust_level", "scaling",
+            "data_source", "profile", "preset", "throttle_reasons", "trust_level", "gpm_reason", "scaling",
             "backend"}
     objects = {"trust_reasons", "rank_images_per_sec"}
     flags = {*BOOLEAN_AXES, "full_epoch_projected"}

@@ -42,6 +42,11 @@ def trust_line(trust: MachineTrust) -> str:
     return line
 
 
+def strip_prefix(text: str, prefix: str) -> str:
+    """`text` without `prefix` (a harness message's lead-in the report already says), ending unpunctuated."""
+    return text.removeprefix(prefix).rstrip(".")
+
+
 def _sentence(text: str) -> str:
     text = text.strip()
     return text if text.endswith((".", "!", "?")) else text + "."
@@ -90,8 +95,7 @@ def evidence(verdict: Verdict, thresholds: Thresholds = THRESHOLDS) -> str:
     batch = verdict.config.batch_size
     parts = []
     if epoch.gpu_util_pct_mean is not None and verdict.config.cuda:
-        waiting = " (waiting on the host)" if epoch.gpu_util_pct_mean < thresholds.gpu_waiting_pct else ""
-        parts.append(f"GPU busy {show.percent(epoch.gpu_util_pct_mean)}{waiting}")
+        parts.append(gpu_activity(epoch, thresholds))
     if verdict.loader and verdict.step:
         parts.append(f"loader {show.rate_unit(verdict.loader_speed)} against a {show.rate_unit(verdict.step_speed)} "
                      f"step ceiling at batch {batch}")
@@ -110,6 +114,20 @@ def evidence(verdict: Verdict, thresholds: Thresholds = THRESHOLDS) -> str:
         parts.append(f"the device pipeline alone serves {show.rate_unit(verdict.device_input.images_per_sec)}")
     parts += [_reason(code, verdict, thresholds) for code in verdict.reasons]
     return "; ".join(part for part in parts if part)
+
+
+def gpu_activity(case: Case, thresholds: Thresholds = THRESHOLDS) -> str:
+    """'GPU busy 98% by NVML's count of time a kernel was active; SM active 41%, tensor pipes 12%'.
+
+    NVML's utilization.gpu counts the time in which any kernel ran: a low share means the GPU
+    waits on the host, a high one says nothing of how many SMs worked; GPM's figures do.
+    """
+    waiting = " (waiting on the host)" if case.gpu_util_pct_mean < thresholds.gpu_waiting_pct else ""
+    text = f"GPU busy {show.percent(case.gpu_util_pct_mean)}{waiting} by NVML's count of time a kernel was active"
+    gpm = [f"{name} {show.percent(value)}" for name, value in (("SM active", case.sm_active_pct),
+                                                               ("tensor pipes active", case.tensor_active_pct))
+           if value is not None]
+    return text + (f"; {show.joined(gpm)}" if gpm else "")
 
 
 def scaling(point: ScalingPoint) -> str:
