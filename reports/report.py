@@ -69,7 +69,7 @@ SCALING_COLUMNS = ["machine", "model", "device", "loader", "rank_batch_size", "s
                    "nnodes", "trust", "images_per_sec", "baseline_images_per_sec", "scaling_efficiency",
                    "rank_efficiency_range", "straggler_ratio", "allreduce_share"]
 # Said once, under the table, when every row agrees.
-FOLDABLE = ("transform", "pin_memory", "amp", "channels_last", "trust", "backend", "scaling")
+FOLDABLE = ("transform", "pin_memory", "amp", "channels_last", "trust", "epoch_note", "backend", "scaling")
 ANSWER_COLUMNS = ["rank", "machine", "trust", "device", "model", "configuration", "images_per_sec",
                   "images_per_sec_range", "full_epoch_seconds", "epoch_note", "limit", "speedup_vs_tutorial",
                   "cost_per_epoch"]
@@ -352,13 +352,13 @@ def _group_tables(ours: pd.DataFrame, analysis: Analysis) -> list[GroupTable]:
                   "gpm_reason"]
         records = rows[[name for name in dict.fromkeys(wanted) if name in rows.columns]].to_dict("records")
         for record in records:
-            record["trust"] = record.get("trust_level") or "not assessed"
+            record["trust"] = record["trust_level"] if show.known(record.get("trust_level")) else "not assessed"
             record["images_per_sec_range"] = show.spread_range(record.get("images_per_sec_min"),
                                                                record.get("images_per_sec_max"))
             if group == "epoch":
-                record["epoch_note"] = (f"projected from {show.integer(record['epoch_images'])} images"
+                record["epoch_note"] = (f"from {show.integer(record['epoch_images'])} images"
                                         if record.get("full_epoch_projected") is True and
-                                        show.known(record.get("epoch_images")) else "")
+                                        show.known(record.get("epoch_images")) else "full epoch")
                 record["verdict"] = verdict_of.get(_config_of(record))
         shown, notes = _fold(records, names, FOLDABLE)
         found = table(records, shown, id=f"results-{group}-table", notes=notes + _gpm_notes(records))

@@ -473,6 +473,9 @@ def timelines(records: Iterable[Record], cases: pd.DataFrame) -> pd.DataFrame:
             columns["metric"] += [metric] * count
             columns["value"] += values
     frame = pd.DataFrame(columns, columns=list(TIMELINE_COLUMNS))
+    # In the order of `cases` (the charts draw them so), not the files' order.
+    order = {label: index for index, label in enumerate(wanted.values())}
+    frame = frame.iloc[frame["case"].map(order).argsort(kind="stable")].reset_index(drop=True)
     for name in ("t_s", "value"):
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
     return frame
