@@ -1,6 +1,7 @@
 """Stage 3, analysis: typed cases -> verdicts, recommendations, costs, trust, comparisons, the answer.
 
-`analyse` runs the analysis stages in order and ranks the answer: one row per machine,
+`analyse` runs the analysis stages in order (the data-parallel scaling points, made by
+`reports.scaling`, ride along) and ranks the answer: one row per machine,
 device and model, by cost per epoch where every row is priced, else by epoch time. A machine
 whose epochs are all invalid is not ranked (its row says why).
 """
@@ -14,6 +15,7 @@ from reports.advice import Recommendation, recommendations
 from reports.cases import Case
 from reports.compare import Comparison, comparisons
 from reports.costs import Cost, costs, machine_prices
+from reports.scaling import ScalingPoint
 from reports.trust import MachineTrust, machine_trust
 from reports.verdicts import THRESHOLDS, Thresholds, Verdict, verdicts
 
@@ -40,6 +42,7 @@ class Analysis:
     ranked_by: str  # "cost" or "time"
     currency: str | None = None
     notes: list[str] = field(default_factory=list)
+    scaling: list[ScalingPoint] = field(default_factory=list)  # the ddp cases, apart from the rest
 
     def machines(self) -> list[str]:
         """Machines in the answer's order."""
@@ -48,8 +51,13 @@ class Analysis:
 
 def analyse(cases: Sequence[Case], run_prices: dict[str, float] | None = None,
             file_prices: dict[str, float] | None = None, currency: str | None = None,
-            preflights: dict[str, dict] | None = None, thresholds: Thresholds = THRESHOLDS) -> Analysis:
-    """The whole analysis of `cases`."""
+            preflights: dict[str, dict] | None = None, thresholds: Thresholds = THRESHOLDS,
+            scaling: Sequence[ScalingPoint] = ()) -> Analysis:
+    """The whole analysis of `cases`; `scaling` (from `reports.scaling`) is carried beside it.
+
+    Data-parallel cases (group `ddp`) count for their machine's trust only: their images/s are
+    all ranks together, so no verdict, recommendation, cost or comparison reads them.
+    """
     cases = list(cases)
     preflights = preflights or {}
     machines = list(dict.fromkeys(case.config.machine for case in cases))
@@ -77,4 +85,5 @@ def analyse(cases: Sequence[Case], run_prices: dict[str, float] | None = None,
                               cost_of.get(rec.best.config) if rec.best else None, trust[rec.where[0]]))
     order_of_machines = list(dict.fromkeys(a.recommendation.where[0] for a in answers if a.rank))
     return Analysis(cases, found_verdicts, found_recs, found_costs, trust, answers,
-                    comparisons(cases, order_of_machines, thresholds), ranked_by, currency)
+                    comparisons(cases, order_of_machines, thresholds), ranked_by, currency,
+                    scaling=list(scaling))

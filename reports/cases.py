@@ -2,7 +2,9 @@
 
 `Config` is the one key of the analysis: a machine, a device, a model and the input
 settings. `Case` is one measured case with its figures as floats or None (never NaN), its
-rounds and its trust. The analysis stages take `Case` values and trust them.
+rounds and its trust. The analysis stages take `Case` values and trust them. A data-parallel
+case (group `ddp`) is a `Case` for its machine's trust only; its `Config` has no world size,
+and `reports.scaling` reads those cases in full.
 """
 
 from __future__ import annotations
@@ -59,7 +61,9 @@ class Case:
     eval_accuracy: float | None = None
     fraction_of_peak: float | None = None
     achieved_tflops: float | None = None
-    gpu_util_pct_mean: float | None = None
+    gpu_util_pct_mean: float | None = None  # NVML utilization.gpu: share of time any kernel was active
+    sm_active_pct: float | None = None  # GPM (Hopper and later): share of SMs busy
+    tensor_active_pct: float | None = None  # GPM: share of time the tensor pipes worked
     joules_per_epoch: float | None = None
     cpu_threads: int | None = None
     trust: str | None = None  # ok, noisy, invalid; None where the file predates the assessment
@@ -143,7 +147,8 @@ def cases(frame: pd.DataFrame) -> list[Case]:
             full_epoch_projected=bool(_bool(row.full_epoch_projected)),
             epoch_images=_float(row.epoch_images), eval_accuracy=_float(row.eval_accuracy),
             fraction_of_peak=_float(row.fraction_of_peak), achieved_tflops=_float(row.achieved_tflops),
-            gpu_util_pct_mean=_float(row.gpu_util_pct_mean), joules_per_epoch=_float(row.joules_per_epoch),
+            gpu_util_pct_mean=_float(row.gpu_util_pct_mean), sm_active_pct=_float(row.sm_active_pct),
+            tensor_active_pct=_float(row.tensor_active_pct), joules_per_epoch=_float(row.joules_per_epoch),
             cpu_threads=_int(row.cpu_threads), trust=_str(row.trust_level),
             trust_reasons=tuple(row.trust_reasons) if isinstance(row.trust_reasons, tuple) else (),
             phase_shares=_phase_shares(row), device_idle_share=_float(row.device_idle_share),

@@ -27,6 +27,7 @@ from matplotlib.ticker import EngFormatter, FixedLocator, FuncFormatter, LogLoca
 
 from reports import display as show
 from reports.analysis import Analysis
+from reports.scaling import ScalingPoint, points_frame, scaling_chart
 from reports.tidy import FULL_EPOCH_IMAGES, UTILIZATION_METRICS, ours
 
 MARKERS = ("o", "X", "s", "^", "D", "v", "P")
@@ -58,12 +59,19 @@ STYLE = {
 # One color per utilization metric, the same in every chart.
 UTILIZATION_COLORS = {
     "gpu_util_pct": "#2a9d3a",
+    "gpu_sm_active_pct": "#0b5d1e",
+    "sm_active_pct": "#0b5d1e",
+    "tensor_active_pct": "#c2185b",
     "cpu_pct": "#1f6fb4",
     "cpu_core_pct_max": "#f08a24",
     "workers_cpu_pct": "#8e5cc2",
 }
 UTILIZATION_LABELS = {
-    "gpu_util_pct": "GPU busy",
+    # NVML's utilization.gpu: the share of time any kernel ran (one small kernel reads 100%).
+    "gpu_util_pct": "GPU kernel active",
+    "gpu_sm_active_pct": "GPU SMs active (GPM)",
+    "sm_active_pct": "GPU SMs active (GPM)",
+    "tensor_active_pct": "GPU tensor pipes active (GPM)",
     "cpu_pct": "CPU, all cores",
     "cpu_core_pct_max": "CPU, busiest core",
     "proc_cpu_pct": "main process CPU",
@@ -293,12 +301,17 @@ def utilization_heatmap(frame: pd.DataFrame, metric: str = "gpu_util_pct_mean") 
     gpu = metric.startswith("gpu_")
     what = "GPU" if gpu else "CPU"
     key = f"utilization_heatmap_{metric}"
-    title = f"{what} utilization by batch size and workers"
-    sentence = (f"Mean {_metric_label(metric)} (percent) while training an epoch, for each batch size "
+    title = ("GPU kernel-active time by batch size and workers" if metric == "gpu_util_pct_mean"
+             else f"{what} utilization by batch size and workers")
+    measured = ("share of time a GPU kernel was active" if metric == "gpu_util_pct_mean"
+                else _metric_label(metric))
+    sentence = (f"Mean {measured} (percent) while training an epoch, for each batch size "
                 "(rows) and DataLoader worker count (columns), one panel per machine, device and model. "
                 "Each cell is the fastest input pipeline at that setting.")
     if gpu:
-        sentence += " A low number means the GPU waits for work: input, Python or launch overhead."
+        sentence += (" It is NVML's utilization.gpu, the share of time in which any kernel ran: a low number means "
+                     "the GPU waits for work (input, Python or launch overhead); a high one does not mean its SMs "
+                     "are busy, since one small kernel at a time reads 100%.")
     else:
         sentence += " It counts every core of the machine, the DataLoader workers included."
     if metric not in frame.columns:
@@ -333,18 +346,20 @@ def utilization_heatmap(frame: pd.DataFrame, metric: str = "gpu_util_pct_mean") 
             ax.set_ylabel("batch size" if index % per_row == 0 else "")
             ax.tick_params(axis="y", rotation=0)
         # One color scale for every panel (same vmin and vmax), drawn once.
-        figure.colorbar(axes[0].collections[0], ax=axes, shrink=0.8, label=f"{what} utilization %")
+        figure.colorbar(axes[0].collections[0], ax=axes, shrink=0.8,
+                        label="GPU kernel active, % of time" if gpu else f"{what} utilization %")
     return Chart(key, title, sentence + note, figure)
 
 
 def utilization_by_machine(frame: pd.DataFrame) -> Chart:
     """GPU and CPU utilization of each machine's fastest epoch configuration, side by side."""
     title = "Utilization across machines"
-    metrics = [f"{metric}_mean" for metric in ("gpu_util_pct", "cpu_pct", "cpu_core_pct_max")]
+    metrics = ["gpu_util_pct_mean", "sm_active_pct", "tensor_active_pct", "cpu_pct_mean", "cpu_core_pct_max_mean"]
     sentence = ("Mean utilization (percent) during the fastest epoch configuration of each machine, "
-                "device and model: how busy the GPU was, how busy the CPU was across all cores, and "
-                "its busiest core (a core near 100% while the rest idle points to a single-threaded "
-                "bottleneck).")
+                "device and model: the share of time a GPU kernel was active (NVML; not how much of the GPU "
+                "worked), where recorded the GPU's SMs and tensor pipes active (GPM), how busy the CPU was "
+                "across all cores, and its busiest core (a core near 100% while the rest idle points to a "
+                "single-threaded bottleneck).")
     rows = _rows(frame, ["epoch"], ["images_per_sec", "model"])
     if rows.empty:
         return Chart("utilization_by_machine", title, sentence, None, "no epoch results")
@@ -365,7 +380,7 @@ def utilization_by_machine(frame: pd.DataFrame) -> Chart:
         ax = figure.add_subplot()
         sns.barplot(data=long, y="configuration", x="percent", hue="metric", hue_order=labels,
                     order=configurations, orient="h", errorbar=None, ax=ax,
-                    palette=_metric_palette([metric.removesuffix("_mean") for metric in present]))
+                    palette=_metric_palette([_metric_base(metric) for metric in present]))
         ax.set_xlim(0, max(100.0, float(long["percent"].max(skipna=True) or 0) * 1.05))
         ax.set_xlabel("mean utilization %")
         ax.set_ylabel("")
@@ -377,10 +392,11 @@ def utilization_timelines(timeline_frame: pd.DataFrame) -> Chart:
     """GPU, CPU and worker utilization over the timed rounds of selected cases."""
     title = "Utilization over time"
     sentence = ("Utilization sampled while the timed rounds ran, for the fastest and the slowest epoch of "
-                "each machine and device (among those sampled long enough to draw): GPU busy, CPU across "
-                "all cores, the busiest core, and the DataLoader workers' CPU (percent of one core, "
-                "summed over the workers, so it can exceed 100).")
-    wanted = ["gpu_util_pct", "cpu_pct", "cpu_core_pct_max", "workers_cpu_pct"]
+                "each machine and device (among those sampled long enough to draw): the share of time a GPU "
+                "kernel was active, the GPU's SMs active where GPM was recorded, CPU across all cores, the "
+                "busiest core, and the DataLoader workers' CPU (percent of one core, summed over the workers, "
+                "so it can exceed 100).")
+    wanted = ["gpu_util_pct", "gpu_sm_active_pct", "cpu_pct", "cpu_core_pct_max", "workers_cpu_pct"]
     if timeline_frame.empty:
         return Chart("utilization_timelines", title, sentence, None, "no utilization timelines were recorded")
     data = timeline_frame[timeline_frame["metric"].isin(wanted) & timeline_frame["value"].notna()]
@@ -568,11 +584,16 @@ def _sectioned_legend(ax, sections: dict[str, list], labels: list[list[str]]) ->
             text.set_fontweight("bold")
 
 
-def _metric_label(metric: str) -> str:
-    base = metric
+def _metric_base(metric: str) -> str:
+    """The metric without its statistic: 'gpu_util_pct_mean' -> 'gpu_util_pct'."""
     for stat in ("_mean", "_p95", "_max"):
         if metric.endswith(stat) and metric.removesuffix(stat) in UTILIZATION_METRICS:
-            base = metric.removesuffix(stat)
+            return metric.removesuffix(stat)
+    return metric
+
+
+def _metric_label(metric: str) -> str:
+    base = _metric_base(metric)
     return UTILIZATION_LABELS.get(base, base.replace("_", " "))
 
 
@@ -678,6 +699,21 @@ def phases_chart(analysis: Analysis) -> Chart:
         ax.legend([Line2D([], [], color=color, linewidth=6) for color in PHASE_COLORS.values()],
                   list(PHASE_LABELS.values()), loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return Chart("phases", title, sentence + note, figure)
+
+
+def scaling(points: Sequence[ScalingPoint]) -> Chart:
+    """Data-parallel scaling efficiency against world size, with the ranks' spread (`reports.scaling`)."""
+    title = "Scaling efficiency against world size"
+    sentence = ("Per machine and configuration: the images per second of all ranks together over the number of "
+                "ranks times one rank's (100% is perfect scaling, the dashed line). Bars span the ranks' own "
+                "efficiencies, slowest to fastest rank: a long bar is a straggler.")
+    known = [point for point in points if point.scaling_efficiency is not None]
+    if not known:
+        return Chart("scaling", title, sentence, None,
+                     "no data-parallel case has a one-rank case of its configuration on its machine")
+    with _style():
+        figure = scaling_chart(points_frame(points))
+    return Chart("scaling", title, sentence, figure)
 
 
 def cost_chart(analysis: Analysis) -> Chart:

@@ -152,6 +152,16 @@ def money(amount: float | None, currency: str | None = None) -> str:
     return f"{figure} {currency}" if currency else figure
 
 
+def size(message_bytes: int) -> str:
+    """A message size in binary units: 256 KiB, 4 MiB, 1 GiB."""
+    value = float(message_bytes)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:g} {unit}"
+        value /= 1024
+    return ""
+
+
 def ordinal(value: int) -> str:
     suffix = "th" if 10 <= value % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(value % 10, "th")
     return f"{value}{suffix}"
@@ -236,7 +246,12 @@ COLUMNS: dict[str, Column] = {column.name: column for column in [
     _column("eval_accuracy", "eval accuracy", "%", fraction),
     _column("train_loss", "train loss", format=number),
     _column("peak_mem_mib", "peak memory", "MiB", number),
-    _column("gpu_util_pct_mean", "GPU busy", "%", percent),
+    # NVML's utilization.gpu: the share of time any kernel ran, not how much of the GPU worked.
+    _column("gpu_util_pct_mean", "GPU kernel active", "% of time", percent),
+    _column("sm_active_pct", "SM active", "% (GPM)", percent),
+    _column("sm_occupancy_pct", "SM occupancy", "% (GPM)", percent),
+    _column("tensor_active_pct", "tensor pipes active", "% (GPM)", percent),
+    _column("dram_bw_util_pct", "DRAM bandwidth", "% of peak (GPM)", percent),
     _column("cpu_pct_mean", "CPU, all cores", "%", percent),
     _column("cpu_core_pct_max_mean", "busiest core", "%", percent),
     _column("workers_cpu_pct_mean", "workers' CPU", "% of a core", percent),
@@ -285,6 +300,17 @@ COLUMNS: dict[str, Column] = {column.name: column for column in [
     _column("cuda", "CUDA"),
     _column("cudnn", "cuDNN", format=version, numeric=False),
     _column("peaks", "measured peak", "TFLOP/s"),
+    _column("busbw", "all-reduce bus bandwidth", "GB/s"),
+    _column("scaling", "scaling"),
+    _column("world_size", "ranks", format=integer),
+    _column("nnodes", "nodes", format=integer),
+    _column("backend", "backend"),
+    _column("rank_batch_size", "batch per rank", "images", integer),
+    _column("baseline_images_per_sec", "one rank", "images/s", rate),
+    _column("scaling_efficiency", "scaling efficiency", "% of ranks x one rank", fraction),
+    _column("rank_efficiency_range", "ranks' efficiency", "% slowest\N{EN DASH}fastest", numeric=False),
+    _column("straggler_ratio", "straggler ratio", "slowest / median rank", times),
+    _column("allreduce_share", "exposed all-reduce", "% of a step", fraction),
 ]}
 
 

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -28,35 +29,48 @@ from reports.html import render
 from reports.load import Record
 from reports.prices import Prices
 from reports.runs import Run, runs, separate_machines
+from reports.scaling import ScalingPoint, scaling_points
 
 GROUP_TITLES = {
     "loader": "DataLoader alone",
     "forward": "Forward pass",
     "train_step": "Train step",
     "epoch": "Training epoch",
+    tidy_stage.DDP_GROUP: "Data-parallel epoch",
 }
 GROUP_SENTENCES = {
     "loader": "images per second an input pipeline serves on its own, without training",
     "forward": "a forward pass of the model on data already on the device",
     "train_step": "forward, backward and optimizer step on data already on the device: the compute ceiling",
     "epoch": "whole training epochs through the input pipeline, as the tutorial's loop runs them",
+    tidy_stage.DDP_GROUP: ("a training epoch on every rank under DistributedDataParallel, all ranks together; "
+                           "images/s counts every rank's images"),
 }
+GPM_COLUMNS = ["sm_active_pct", "sm_occupancy_pct", "tensor_active_pct", "dram_bw_util_pct"]
 GROUP_COLUMNS = {
     "loader": ["machine", "loader", "transform", "batch_size", "num_workers", "pin_memory", "device", "trust",
                "images_per_sec", "images_per_sec_range", "first_batch_seconds", "cpu_pct_mean",
                "cpu_core_pct_max_mean", "workers_cpu_pct_mean"],
     "forward": ["machine", "device", "model", "batch_size", "trust", "images_per_sec", "images_per_sec_range",
-                "achieved_tflops", "fraction_of_peak", "peak_mem_mib", "gpu_util_pct_mean", "cpu_pct_mean",
-                "speedup_vs_cpu"],
+                "achieved_tflops", "fraction_of_peak", "peak_mem_mib", "gpu_util_pct_mean", *GPM_COLUMNS,
+                "cpu_pct_mean", "speedup_vs_cpu"],
     "train_step": ["machine", "device", "model", "batch_size", "amp", "channels_last", "trust", "images_per_sec",
                    "images_per_sec_range", "achieved_tflops", "fraction_of_peak", "train_loss", "peak_mem_mib",
-                   "gpu_util_pct_mean", "cpu_pct_mean", "speedup_vs_cpu", "images_per_joule"],
+                   "gpu_util_pct_mean", *GPM_COLUMNS, "cpu_pct_mean", "speedup_vs_cpu", "images_per_joule"],
     "epoch": ["machine", "device", "model", "loader", "transform", "batch_size", "num_workers", "trust", "verdict",
               "images_per_sec", "images_per_sec_range", "full_epoch_seconds", "epoch_note", "eval_accuracy",
-              "fraction_of_peak", "gpu_util_pct_mean", "cpu_pct_mean", "workers_cpu_pct_mean", "other_cpu_pct",
-              "speedup_vs_cpu", "joules_per_epoch"],
+              "fraction_of_peak", "gpu_util_pct_mean", *GPM_COLUMNS, "cpu_pct_mean", "workers_cpu_pct_mean",
+              "other_cpu_pct", "speedup_vs_cpu", "joules_per_epoch"],
+    # Efficiency and the ranks' spread are in the scaling section, derived there once.
+    tidy_stage.DDP_GROUP: ["machine", "device", "model", "loader", "batch_size", "scaling", "backend", "world_size",
+                           "nnodes", "trust", "images_per_sec", "images_per_sec_range", "train_loss",
+                           "straggler_ratio", "allreduce_share"],
 }
-FOLDABLE = ("transform", "pin_memory", "amp", "channels_last", "trust")  # said once when every row agrees
+SCALING_COLUMNS = ["machine", "model", "device", "loader", "rank_batch_size", "scaling", "backend", "world_size",
+                   "nnodes", "trust", "images_per_sec", "baseline_images_per_sec", "scaling_efficiency",
+                   "rank_efficiency_range", "straggler_ratio", "allreduce_share"]
+# Said once, under the table, when every row agrees.
+FOLDABLE = ("transform", "pin_memory", "amp", "channels_last", "trust", "epoch_note", "backend", "scaling")
 ANSWER_COLUMNS = ["rank", "machine", "trust", "device", "model", "configuration", "images_per_sec",
                   "images_per_sec_range", "full_epoch_seconds", "epoch_note", "limit", "speedup_vs_tutorial",
                   "cost_per_epoch"]
@@ -101,6 +115,8 @@ class ReportData:
     answer_notes: list[str] = field(default_factory=list)
     answer_chart: ChartView | None = None
     comparisons: list[str] = field(default_factory=list)
+    scaling: Table | None = None
+    scaling_chart: ChartView | None = None
     method: list[dict] = field(default_factory=list)
     facts: list[tuple[str, str]] = field(default_factory=list)
     verdicts: Table | None = None
@@ -142,7 +158,8 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
     run_prices = {row.machine: float(row.price_per_hour) for row in our_machines.itertuples()
                   if show.known(row.price_per_hour)}
     preflights = {row.machine: row.preflight for row in our_machines.itertuples() if isinstance(row.preflight, dict)}
-    analysis = analyse(typed_cases(frame), run_prices, prices.per_hour, prices.currency, preflights)
+    analysis = analyse(typed_cases(frame), run_prices, prices.per_hour, prices.currency, preflights,
+                       scaling=scaling_points(frame))
     all_runs = runs(records)
     notices += _run_notices(all_runs, frame)
     timeline_frame = tidy_stage.timelines(records, tidy_stage.select_timeline_cases(frame))
@@ -155,6 +172,8 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
         answer_notes=_answer_notes(analysis),
         answer_chart=_chart_view(charts_stage.answer_chart(analysis)) if analysis.answers else None,
         comparisons=[words.comparison(found) for found in analysis.comparisons],
+        scaling=_scaling_table(analysis.scaling) if analysis.scaling else None,
+        scaling_chart=_chart_view(charts_stage.scaling(analysis.scaling)) if analysis.scaling else None,
         method=_method(ours),
         facts=_facts(ours, frame),
         verdicts=_verdicts_table(analysis),
@@ -242,9 +261,21 @@ def _summaries(analysis: Analysis, machines: pd.DataFrame) -> list[MachineSummar
             advice = [f"{answer.recommendation.where[2]} on {answer.recommendation.where[1]}: {text}"
                       for answer, text in zip([a for a in analysis.answers if a.recommendation.where[0] == machine],
                                               advice, strict=True)]
+        advice += [words.scaling(point) for point in _widest(analysis.scaling, machine)]
         found.append(MachineSummary(machine, trust.level or "unknown", words.trust_line(trust), advice,
                                     facts.get(machine, "")))
     return found
+
+
+def _widest(points: Sequence[ScalingPoint], machine: str) -> list[ScalingPoint]:
+    """Per configuration of `machine`, its data-parallel case with the most ranks (more than one)."""
+    widest: dict[tuple, ScalingPoint] = {}
+    for point in points:
+        if point.machine != machine or point.world_size < 2:
+            continue
+        if point.configuration not in widest or point.world_size > widest[point.configuration].world_size:
+            widest[point.configuration] = point
+    return list(widest.values())
 
 
 def _machine_facts(row) -> str:
@@ -304,6 +335,24 @@ def _money_formats(analysis: Analysis) -> dict:
 # --- the details -----------------------------------------------------------------------------------
 
 
+def _scaling_table(points: Sequence[ScalingPoint]) -> Table:
+    rows = [{**dataclasses.asdict(point), "rank_batch_size": point.batch_size, "trust": point.trust or "not assessed",
+             "rank_efficiency_range": show.spread_range(point.rank_efficiency_min, point.rank_efficiency_max,
+                                                        show.fraction)} for point in points]
+    notes = ["Scaling efficiency: the images/s of all ranks together over the number of ranks times one rank's "
+             "images/s, same machine and configuration (100% is perfect). Each rank's own images/s over one "
+             "rank's gives the ranks' efficiency; the straggler ratio is the slowest rank's busy time over the "
+             "median rank's; the exposed all-reduce is the share of a training step spent in the gradient "
+             "all-reduce that backward does not hide."]
+    unknown = sorted({point.machine for point in points if point.world_size > 1 and point.scaling_efficiency is None})
+    if unknown:
+        notes.append(f"No one-rank case of the same configuration on {show.joined(unknown)}: the scaling efficiency "
+                     "there is not known (run world size 1 in the same sweep).")
+    shown, said = _fold(rows, SCALING_COLUMNS, ("model", "device", "loader", "rank_batch_size", "scaling", "backend",
+                                                "nnodes", "trust"))
+    return table(rows, shown, id="scaling-table", notes=said + notes)
+
+
 def _verdicts_table(analysis: Analysis) -> Table | None:
     if not analysis.verdicts:
         return None
@@ -347,42 +396,55 @@ def _costs_table(analysis: Analysis) -> Table | None:
 def _group_tables(ours: pd.DataFrame, analysis: Analysis) -> list[GroupTable]:
     verdict_of = {v.config: v.verdict or "not judged" for v in analysis.verdicts}
     tables = []
-    for group in tidy_stage.GROUPS:
+    for group in (*tidy_stage.GROUPS, tidy_stage.DDP_GROUP):
         rows = ours[ours["group"] == group]
         if rows.empty:
             continue
         names = GROUP_COLUMNS[group]
         present = [name for name in names if name in rows.columns]
         wanted = [*present, "full_epoch_projected", "epoch_images", "images_per_sec_min", "images_per_sec_max",
-                  "trust_level", "batch_size", "num_workers", "model", "loader", "transform", "device"]
+                  "trust_level", "batch_size", "num_workers", "model", "loader", "transform", "device",
+                  "gpm_reason"]
         records = rows[[name for name in dict.fromkeys(wanted) if name in rows.columns]].to_dict("records")
         for record in records:
-            record["trust"] = record.get("trust_level") or "not assessed"
+            record["trust"] = record["trust_level"] if show.known(record.get("trust_level")) else "not assessed"
             record["images_per_sec_range"] = show.spread_range(record.get("images_per_sec_min"),
                                                                record.get("images_per_sec_max"))
             if group == "epoch":
-                record["epoch_note"] = (f"projected from {show.integer(record['epoch_images'])} images"
+                record["epoch_note"] = (f"from {show.integer(record['epoch_images'])} images"
                                         if record.get("full_epoch_projected") is True and
-                                        show.known(record.get("epoch_images")) else "")
+                                        show.known(record.get("epoch_images")) else "full epoch")
                 record["verdict"] = verdict_of.get(_config_of(record))
-        notes = []
-        shown = []
-        for name in names:
-            values = {show.text(record.get(name)) for record in records}
-            if name in FOLDABLE and len(values) == 1:
-                notes.append(f"{show.COLUMNS[name].header} {values.pop() or 'n/a'}")
-            else:
-                shown.append(name)
-        found = table(records, shown, id=f"results-{group}-table",
-                      notes=[f"Every row: {', '.join(notes)}."] if notes else [])
+        shown, notes = _fold(records, names, FOLDABLE)
+        found = table(records, shown, id=f"results-{group}-table", notes=notes + _gpm_notes(records))
         tables.append(GroupTable(group, GROUP_TITLES[group], GROUP_SENTENCES[group], found))
     for group in dict.fromkeys(ours["group"].dropna()):  # groups the report does not know: as recorded
-        if group not in tidy_stage.GROUPS:
+        if group not in (*tidy_stage.GROUPS, tidy_stage.DDP_GROUP):
             rows = ours[ours["group"] == group]
             found = table(rows.to_dict("records"), ["machine", "name", "params", "median_s", "mean_s", "stddev_s",
                                                     "rounds"])
             tables.append(GroupTable(str(group), str(group), "timings as recorded", found))
     return tables
+
+
+def _fold(records: list[dict], names: Sequence[str], foldable: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(columns to show, notes): a `foldable` column whose every row agrees is said once, in a note."""
+    said, shown = [], []
+    for name in names:
+        values = {show.text(record.get(name)) for record in records}
+        if name in foldable and len(values) == 1:
+            said.append(f"{show.COLUMNS[name].header} {values.pop() or 'n/a'}")
+        else:
+            shown.append(name)
+    return shown, [f"Every row: {', '.join(said)}."] if said else []
+
+
+def _gpm_notes(records: list[dict]) -> list[str]:
+    """Why GPM's columns are empty, once per machine, device and reason."""
+    missing = dict.fromkeys((record["machine"], record["device"], record["gpm_reason"]) for record in records
+                            if show.known(record.get("gpm_reason")))
+    return [f"SM activity, occupancy, tensor pipes and DRAM bandwidth (GPM) not recorded on {machine} {device}: "
+            f"{words.strip_prefix(reason, 'GPM not recorded: ')}." for machine, device, reason in missing]
 
 
 def _config_of(record: dict):
@@ -407,12 +469,13 @@ def _machines_table(machines: pd.DataFrame) -> Table:
                 record["cores_logical"])
         gpu = show.known(record["gpus"]) and bool(record["gpus"])
         rows.append({**record, "cores": cores, "gpus": record["gpus"] if gpu else "none",
-                     "peaks": _peaks(record["peak_tflops"]),
+                     "peaks": _peaks(record["peak_tflops"]), "busbw": _busbw(record["allreduce_busbw_gb_per_s"]),
                      # CUDA and cuDNN are the torch build's; on a machine without a GPU they say nothing.
                      "cuda": record["cuda"] if gpu else None, "cudnn": record["cudnn"] if gpu else None,
                      "preset": record["preset"]})
     return table(rows, ["machine", "cpu", "cores", "torch_threads", "ram_gib", "gpus", "driver", "python", "torch",
-                        "torchvision", "cuda", "cudnn", "peaks", "price_per_hour", "preset", "files"], id="machines",
+                        "torchvision", "cuda", "cudnn", "peaks", "busbw", "price_per_hour", "preset", "files"],
+                 id="machines",
                  formats={"price_per_hour": show.number})
 
 
@@ -425,6 +488,22 @@ def _peaks(peaks) -> str:
             values = ", ".join(f"{show.number(value)} {dtype.replace('bfloat', 'bf').replace('float', 'fp')}"
                                for dtype, value in per_dtype.items() if show.known(value))
             parts.append(f"{device}: {values}")
+    return "; ".join(parts)
+
+
+def _busbw(busbw) -> str:
+    """'gloo, 2 ranks: 0.104 at 256 KiB, 0.789 at 4 MiB'."""
+    if not isinstance(busbw, dict):
+        return ""
+    parts = []
+    for key, per_size in busbw.items():
+        if not isinstance(per_size, dict):
+            continue
+        backend, _, ranks = str(key).partition(":ws")
+        where = f"{backend}, {show.plural(int(ranks), 'rank')}" if ranks.isdigit() else str(key)
+        sizes = sorted((int(size), value) for size, value in per_size.items()
+                       if str(size).isdigit() and show.known(value))
+        parts.append(f"{where}: " + ", ".join(f"{show.number(value)} at {show.size(size)}" for size, value in sizes))
     return "; ".join(parts)
 
 
@@ -497,7 +576,8 @@ def _incomplete(machines: pd.DataFrame) -> list[str]:
 def _method(ours: pd.DataFrame) -> list[dict]:
     return [{"title": GROUP_TITLES[group], "sentence": GROUP_SENTENCES[group],
              "count": int((ours["group"] == group).sum())}
-            for group in tidy_stage.GROUPS if not ours.empty and (ours["group"] == group).any()]
+            for group in (*tidy_stage.GROUPS, tidy_stage.DDP_GROUP)
+            if not ours.empty and (ours["group"] == group).any()]
 
 
 def _facts(ours: pd.DataFrame, frame: pd.DataFrame) -> list[tuple[str, str]]:

@@ -1,28 +1,30 @@
-"""Data-parallel scaling (the `ddp` group): records -> a scaling table -> a chart.
+"""Stage 3f, scaling: the `ddp` group's rows of the tidy frame -> typed scaling points -> a table, a chart.
 
-Pure stages, like the rest of reports/: `scaling_frame` tidies the ddp records of every machine;
-`scaling_chart` draws scaling efficiency against world size per machine, with the per-rank spread.
-Not wired into the HTML page yet (reports/html.py): `scaling_chart(scaling_frame(records))` is
-the whole of it.
+A ddp case trains one epoch on every rank under DistributedDataParallel; its `images_per_sec`
+is all ranks together. `scaling_points` derives, once, each case's scaling efficiency: its
+images/s over world size x the one-rank case of the same machine and configuration (model,
+device, pipeline, batch size per rank, weak or strong scaling). A rank's efficiency is its own
+images/s over that one-rank figure (ideal: 1, under weak and strong scaling alike), so the
+spread across ranks shows stragglers. Without a one-rank case on the same machine (a
+multi-node file on its own), the efficiency the sweep recorded is used, else None.
 
-Efficiency is derived here, once, from raw images/s: a case's `images_per_sec` over world size x
-the one-rank case of the same machine and configuration (model, device, loader, batch size).
-A rank's efficiency is its own images/s over that one-rank figure (ideal: 1, under weak and strong
-scaling alike), so the spread across ranks shows stragglers. Without a one-rank case on the same
-machine (a multi-node file on its own), the efficiency the sweep recorded is used, else NaN.
+`scaling_frame(records)` is the whole stage for callers that hold records, and
+`scaling_chart` draws efficiency against world size per machine with the per-rank spread.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass
 
 import pandas as pd
 from matplotlib.figure import Figure
 
 from reports.load import Record
+from reports.tidy import DDP_GROUP
 
-GROUP = "ddp"
+GROUP = DDP_GROUP
 CONFIG = ("model", "device", "loader", "batch_size")
 COLUMNS = (
     "machine", "name", *CONFIG, "scaling", "world_size", "nnodes", "backend", "images_per_sec",
@@ -31,49 +33,99 @@ COLUMNS = (
 )
 
 
-def scaling_frame(records: Iterable[Record]) -> pd.DataFrame:
-    """One row per ddp case per machine (the `COLUMNS`), sorted by machine, configuration, world size."""
-    rows = []
-    for record in records:
-        bench = record.benchmark
-        info = bench.get("extra_info") or {}
-        if bench.get("group") != GROUP or not isinstance(info.get("images_per_sec"), int | float):
-            continue
-        params = bench.get("params") or {}
-        rows.append({
-            "machine": record.machine, "name": bench["name"],
-            **{axis: params.get(axis) for axis in CONFIG},
-            "scaling": params.get("scaling", info.get("scaling")),
-            "world_size": int(params.get("world_size", info.get("world_size", 1))),
-            "nnodes": info.get("nnodes", 1), "backend": info.get("backend"),
-            "images_per_sec": float(info["images_per_sec"]),
-            "recorded_efficiency": info.get("scaling_efficiency"),
-            "rank_images_per_sec": list(info.get("rank_images_per_sec") or []),
-            "straggler_ratio": info.get("straggler_ratio", math.nan),
-            "allreduce_share": info.get("allreduce_share", math.nan),
-        })
-    if not rows:
-        return pd.DataFrame(columns=list(COLUMNS))
-    frame = pd.DataFrame(rows)
-    one_rank = frame[frame["world_size"] == 1].drop_duplicates(["machine", *CONFIG], keep="last")
-    baselines = {tuple(row[key] for key in ("machine", *CONFIG)): row["images_per_sec"]
-                 for _, row in one_rank.iterrows()}
+@dataclass(frozen=True)
+class ScalingPoint:
+    """One ddp case: how its ranks together compare with one rank of the same configuration."""
 
-    def derive(row) -> pd.Series:
-        baseline = baselines.get(tuple(row[key] for key in ("machine", *CONFIG)), math.nan)
-        if math.isnan(baseline):
-            recorded = row["recorded_efficiency"]
-            efficiency = float(recorded) if isinstance(recorded, int | float) else math.nan
-            rank_efficiencies = [math.nan]
+    machine: str
+    name: str
+    model: str | None
+    device: str | None
+    loader: str | None
+    batch_size: int | None  # per rank
+    scaling: str | None  # weak or strong
+    world_size: int
+    nnodes: int
+    backend: str | None
+    images_per_sec: float  # all ranks together
+    baseline_images_per_sec: float | None  # one rank, same machine and configuration
+    scaling_efficiency: float | None  # images_per_sec / (world_size x baseline)
+    rank_efficiency_min: float | None  # the slowest rank's images/s over the baseline
+    rank_efficiency_max: float | None  # the fastest rank's
+    straggler_ratio: float | None  # slowest rank's busy seconds / the median rank's
+    allreduce_share: float | None  # share of a step in the gradient all-reduce backward does not hide
+    trust: str | None = None
+
+    @property
+    def configuration(self) -> tuple:
+        return (self.machine, self.model, self.device, self.loader, self.batch_size, self.scaling)
+
+
+def _number(value) -> float | None:
+    if value is None or isinstance(value, bool | str):
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _text(value) -> str | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+
+
+def scaling_points(frame: pd.DataFrame) -> list[ScalingPoint]:
+    """Every measured ddp case of the tidy frame, by machine, configuration and world size."""
+    if frame.empty or "world_size" not in frame.columns:
+        return []
+    rows = frame[frame["cifarbench"] & (frame["group"] == GROUP) & frame["images_per_sec"].notna()
+                 & frame["world_size"].notna()]
+    baselines: dict[tuple, float] = {}
+    for row in rows.itertuples(index=False):
+        if int(row.world_size) == 1:
+            baselines[_key(row)] = float(row.images_per_sec)
+    points = []
+    for row in rows.itertuples(index=False):
+        world_size = int(row.world_size)
+        baseline = baselines.get(_key(row))
+        rates = [rate for rate in row.rank_images_per_sec if math.isfinite(rate)]
+        if baseline:
+            efficiency = row.images_per_sec / (world_size * baseline)
+            ranks = [rate / baseline for rate in rates]
         else:
-            efficiency = row["images_per_sec"] / (row["world_size"] * baseline)
-            rank_efficiencies = [rate / baseline for rate in row["rank_images_per_sec"]] or [math.nan]
-        return pd.Series({"baseline_images_per_sec": baseline, "scaling_efficiency": efficiency,
-                          "rank_efficiency_min": min(rank_efficiencies),
-                          "rank_efficiency_max": max(rank_efficiencies)})
+            efficiency, ranks = _number(row.scaling_efficiency), []
+        points.append(ScalingPoint(
+            machine=row.machine, name=row.name, model=_text(row.model), device=_text(row.device),
+            loader=_text(row.loader), batch_size=None if pd.isna(row.batch_size) else int(row.batch_size),
+            scaling=_text(row.scaling), world_size=world_size,
+            nnodes=1 if pd.isna(row.nnodes) else int(row.nnodes), backend=_text(row.backend),
+            images_per_sec=float(row.images_per_sec), baseline_images_per_sec=baseline,
+            scaling_efficiency=efficiency, rank_efficiency_min=min(ranks) if ranks else None,
+            rank_efficiency_max=max(ranks) if ranks else None, straggler_ratio=_number(row.straggler_ratio),
+            allreduce_share=_number(row.allreduce_share), trust=_text(row.trust_level),
+        ))
+    return sorted(points, key=lambda point: (tuple(str(part) for part in point.configuration), point.world_size))
 
-    frame = pd.concat([frame, frame.apply(derive, axis=1)], axis=1)
-    return frame[list(COLUMNS)].sort_values(["machine", *CONFIG, "scaling", "world_size"], ignore_index=True)
+
+def _key(row) -> tuple:
+    return (row.machine, *(str(getattr(row, axis)) for axis in CONFIG), str(row.scaling))
+
+
+def points_frame(points: Sequence[ScalingPoint]) -> pd.DataFrame:
+    """The points as a DataFrame with the `COLUMNS` (NaN where unknown)."""
+    if not points:
+        return pd.DataFrame(columns=list(COLUMNS))
+    frame = pd.DataFrame([asdict(point) for point in points])
+    numbers = ["images_per_sec", "baseline_images_per_sec", "scaling_efficiency", "rank_efficiency_min",
+               "rank_efficiency_max", "straggler_ratio", "allreduce_share"]
+    frame[numbers] = frame[numbers].astype("float64")
+    return frame[list(COLUMNS)]
+
+
+def scaling_frame(records: Iterable[Record]) -> pd.DataFrame:
+    """The ddp cases of `records` as a scaling table (the `COLUMNS`), tidied first."""
+    from reports.tidy import tidy
+
+    records = list(records)
+    return points_frame(scaling_points(tidy(records))) if records else points_frame([])
 
 
 def scaling_chart(frame: pd.DataFrame) -> Figure:
@@ -82,23 +134,27 @@ def scaling_chart(frame: pd.DataFrame) -> Figure:
     Bars span the ranks' own efficiencies (slowest to fastest rank); the dashed line is perfect
     scaling. Built without pyplot, so it needs no display and leaks no global figure.
     """
-    figure = Figure(figsize=(7, 4), layout="constrained")
+    figure = Figure(figsize=(9, 4), layout="constrained")
     ax = figure.add_subplot()
-    for key, rows in frame.groupby(["machine", *CONFIG, "scaling"], sort=True, dropna=False):
+    drawn = frame[frame["scaling_efficiency"].notna()]
+    for key, rows in drawn.groupby(["machine", *CONFIG, "scaling"], sort=True, dropna=False):
         machine, model, device, loader, batch_size, scaling = key
         rows = rows.sort_values("world_size")
         low = (rows["scaling_efficiency"] - rows["rank_efficiency_min"]).clip(lower=0).fillna(0)
         high = (rows["rank_efficiency_max"] - rows["scaling_efficiency"]).clip(lower=0).fillna(0)
         ax.errorbar(rows["world_size"], rows["scaling_efficiency"], yerr=[low, high], marker="o", capsize=3,
-                    label=f"{machine}: {model} {device} {loader} bs{batch_size} {scaling}")
+                    label=f"{machine}: {model} {device} {loader} bs{batch_size:g} {scaling}")
     ax.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="perfect scaling")
-    sizes = sorted(frame["world_size"].unique())
+    sizes = sorted(int(size) for size in frame["world_size"].unique())
     if sizes:
         ax.set_xscale("log", base=2)
         ax.set_xticks(sizes, [str(size) for size in sizes])
+        ax.minorticks_off()
     ax.set_xlabel("world size (ranks)")
     ax.set_ylabel("scaling efficiency")
-    ax.set_ylim(bottom=0)
-    ax.set_title("Data-parallel scaling (bars: slowest to fastest rank)")
-    ax.legend(fontsize="small", loc="lower left")
+    ax.yaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
+    highest = pd.concat([drawn["scaling_efficiency"], drawn["rank_efficiency_max"]]).max()
+    ax.set_ylim(0, max(1.1, float(highest) * 1.05) if pd.notna(highest) else 1.1)
+    ax.set_title("bars: slowest to fastest rank", fontsize=9, loc="left")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     return figure

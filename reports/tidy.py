@@ -11,6 +11,16 @@ newest run's row is kept; `reports.runs` lists the older runs and keeps machines
 label apart before this stage. Each case keeps its timed rounds (`min_s`, `median_s`, `max_s`,
 `rounds`, and the images/s of the fastest and slowest round) and the harness's trust
 assessment (`trust_level`: ok, noisy, invalid, or None in files older than the assessment).
+
+GPU activity: `gpu_util_pct_*` is NVML's utilization.gpu, the share of time in which any kernel
+was active (one small kernel at a time reads 100%). Where the case recorded GPM
+(`extra_info["gpm"]`, Hopper and later), `sm_active_pct`, `sm_occupancy_pct`,
+`tensor_active_pct` and `dram_bw_util_pct` hold its values over the timed rounds (else the
+sampled series' means, else NaN) and `gpm_reason` says why GPM is missing.
+
+Data-parallel (`ddp`) cases keep their own columns (`world_size`, `nnodes`, `backend`,
+`scaling`, `rank_images_per_sec` as a tuple by rank, ...); `reports.scaling` derives their
+efficiency. Their `images_per_sec` is all ranks together, so no single-device stage reads them.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from reports.load import Record
 
 FULL_EPOCH_IMAGES = 50_000
 GROUPS = ("loader", "forward", "train_step", "epoch")
+DDP_GROUP = "ddp"  # data-parallel epochs over several ranks: reports.scaling reads them
 COMPUTE_GROUPS = ("forward", "train_step", "epoch")  # groups with a device that computes
 
 # The sweep's parametrize axes, in the order the report shows them.
@@ -38,7 +49,13 @@ UTILIZATION_METRICS = (
     "workers_cpu_pct", "workers_count",
     "gpu_util_pct", "gpu_mem_util_pct", "gpu_mem_used_mib", "gpu_power_w", "gpu_sm_clock_mhz",
     "gpu_temp_c", "gpu_pcie_tx_mib_per_sec", "gpu_pcie_rx_mib_per_sec",
+    "gpu_sm_active_pct", "gpu_sm_occupancy_pct", "gpu_tensor_active_pct", "gpu_dram_bw_util_pct",
 )
+# GPM's metrics (percent), over the timed rounds: bench/sampling/gpm.py.
+GPM_METRICS = ("sm_active_pct", "sm_occupancy_pct", "tensor_active_pct", "dram_bw_util_pct")
+# A ddp case's own facts (bench/distributed.py `summarize`).
+DDP_COLUMNS = ("scaling", "world_size", "nnodes", "backend", "rank_images_per_sec", "scaling_efficiency",
+               "baseline_images_per_sec", "straggler_ratio", "allreduce_share")
 UTILIZATION_STATS = ("mean", "p95", "max")
 # Where an epoch's time went (bench/phases.py), as shares of the timed rounds.
 PHASE_NAMES = ("input_wait", "copy", "forward", "backward", "optimizer", "other")
@@ -60,7 +77,7 @@ COLUMNS = (
     "price_per_hour", "cpu_threads", "cpu_brand", "gpu_name",
     "data_source", "profile", "preset", "throttle_reasons", "timeline_points", "cifarbench",
     *(f"{metric}_{stat}" for metric in UTILIZATION_METRICS for stat in UTILIZATION_STATS),
-    "speedup_vs_cpu",
+    "speedup_vs_cpu", *GPM_METRICS, "gpm_reason", *DDP_COLUMNS,
     *(f"phase_{name}_share" for name in PHASE_NAMES), "device_idle_share", "trace_file", "trace_top_ops",
 )
 
@@ -180,7 +197,32 @@ def _row(record: Record) -> dict:
         if isinstance(summary, dict):
             for stat in UTILIZATION_STATS:
                 row[f"{metric}_{stat}"] = summary.get(stat)
+    reading = _gpm_reading(info.get("gpm"), device)
+    for metric in GPM_METRICS:
+        value = reading.get(metric)
+        row[metric] = value if isinstance(value, int | float) else row.get(f"gpu_{metric}_mean")
+    if reading and not reading.get("supported"):
+        row["gpm_reason"] = reading.get("reason") or "GPM not recorded"
+    if group == DDP_GROUP:
+        for key in ("nnodes", "backend", "scaling_efficiency", "baseline_images_per_sec", "straggler_ratio",
+                    "allreduce_share"):
+            row[key] = info.get(key)
+        row["scaling"] = params.get("scaling", info.get("scaling"))
+        row["world_size"] = params.get("world_size", info.get("world_size"))
+        rates = info.get("rank_images_per_sec")
+        row["rank_images_per_sec"] = tuple(float(rate) for rate in rates) if isinstance(rates, list) else ()
     return row
+
+
+def _gpm_reading(gpm: object, device: str | None) -> dict:
+    """The GPM reading of the case's GPU: `extra_info["gpm"]` holds one, or one per CUDA index."""
+    if not isinstance(gpm, dict):
+        return {}
+    if "supported" in gpm:
+        return gpm
+    index = device.partition(":")[2] if device and device.startswith("cuda") else ""
+    reading = gpm.get(index or "0") or next((value for value in gpm.values() if isinstance(value, dict)), {})
+    return reading if isinstance(reading, dict) else {}
 
 
 def _canonical_device(device: object) -> str | None:
@@ -205,8 +247,9 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Numbers as float64 (NaN where absent); booleans as True/False/None; flags as bool."""
     text = {"machine", "file", "run_started", "group", "name", "fullname", "param", "params", "device",
             "device_kind", "device_name", "model", "loader", "transform", "cpu_brand", "gpu_name",
-            "data_source", "profile", "preset", "throttle_reasons", "trust_level", "trace_file"}
-    objects = {"trust_reasons", "trace_top_ops"}
+            "data_source", "profile", "preset", "throttle_reasons", "trust_level", "gpm_reason", "scaling",
+            "backend", "trace_file"}
+    objects = {"trust_reasons", "rank_images_per_sec", "trace_top_ops"}
     flags = {*BOOLEAN_AXES, "full_epoch_projected"}
     for column in frame.columns:
         if column in objects:
@@ -308,7 +351,8 @@ def machines_table(records: Iterable[Record]) -> pd.DataFrame:
     """One row per machine: CPU, cores, RAM, GPUs, driver, versions, peak TFLOP/s, price.
 
     From the newest file of each machine; `files` counts its files. `peak_tflops` holds the
-    measured peaks as {device: {dtype: TFLOP/s}}.
+    measured peaks as {device: {dtype: TFLOP/s}}, `allreduce_busbw_gb_per_s` the all-reduce
+    bus bandwidth as {"<backend>:ws<N>": {message bytes: GB/s}} ({} where not measured).
     """
     newest: dict[str, Record] = {}
     files: dict[str, set[str]] = {}
@@ -321,8 +365,8 @@ def machines_table(records: Iterable[Record]) -> pd.DataFrame:
     rows = [_machine_row(record, len(files[machine])) for machine, record in newest.items()]
     columns = ["machine", "hostname", "cpu", "cores_usable", "cores_logical", "torch_threads", "ram_gib",
                "gpus", "driver", "python", "torch", "torchvision", "cuda", "cudnn", "peak_tflops",
-               "price_per_hour", "profile", "preset", "preflight", "data_source", "complete", "started", "files",
-               "cifarbench"]
+               "allreduce_busbw_gb_per_s", "price_per_hour", "profile", "preset", "preflight", "data_source",
+               "complete", "started", "files", "cifarbench"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -348,6 +392,7 @@ def _machine_row(record: Record, file_count: int) -> dict:
         "cuda": versions.get("cuda"),
         "cudnn": versions.get("cudnn"),
         "peak_tflops": facts.get("peak_tflops") or {},
+        "allreduce_busbw_gb_per_s": facts.get("allreduce_busbw_gb_per_s") or {},
         "price_per_hour": facts.get("price_per_hour"),
         "profile": record.run.get("profile"),
         "preset": record.run.get("preset") or record.run.get("profile"),
@@ -443,6 +488,9 @@ def timelines(records: Iterable[Record], cases: pd.DataFrame) -> pd.DataFrame:
             columns["metric"] += [metric] * count
             columns["value"] += values
     frame = pd.DataFrame(columns, columns=list(TIMELINE_COLUMNS))
+    # In the order of `cases` (the charts draw them so), not the files' order.
+    order = {label: index for index, label in enumerate(wanted.values())}
+    frame = frame.iloc[frame["case"].map(order).argsort(kind="stable")].reset_index(drop=True)
     for name in ("t_s", "value"):
         frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
     return frame

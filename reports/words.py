@@ -11,6 +11,7 @@ from reports.advice import TUTORIAL_SETTINGS, Recommendation, WorkerPlateau
 from reports.cases import Case
 from reports.compare import Comparison
 from reports.costs import Cost
+from reports.scaling import ScalingPoint
 from reports.trust import MachineTrust
 from reports.verdicts import THRESHOLDS, Thresholds, Verdict
 
@@ -39,6 +40,11 @@ def trust_line(trust: MachineTrust) -> str:
     if reasons:
         line += ". " + " ".join(_sentence(reason) for reason in reasons)
     return line
+
+
+def strip_prefix(text: str, prefix: str) -> str:
+    """`text` without `prefix` (a harness message's lead-in the report already says), ending unpunctuated."""
+    return text.removeprefix(prefix).rstrip(".")
 
 
 def _sentence(text: str) -> str:
@@ -113,8 +119,7 @@ def evidence(verdict: Verdict, thresholds: Thresholds = THRESHOLDS) -> str:
     if verdict.source == "phases":
         parts.append(f"in the epoch: {split(epoch)}")
     if epoch.gpu_util_pct_mean is not None and verdict.config.cuda:
-        waiting = " (waiting on the host)" if epoch.gpu_util_pct_mean < thresholds.gpu_waiting_pct else ""
-        parts.append(f"GPU busy {show.percent(epoch.gpu_util_pct_mean)}{waiting}")
+        parts.append(gpu_activity(epoch, thresholds))
     if verdict.loader and verdict.step:
         parts.append(f"loader {show.rate_unit(verdict.loader_speed)} against a {show.rate_unit(verdict.step_speed)} "
                      f"step ceiling at batch {batch}")
@@ -133,6 +138,41 @@ def evidence(verdict: Verdict, thresholds: Thresholds = THRESHOLDS) -> str:
         parts.append(f"the device pipeline alone serves {show.rate_unit(verdict.device_input.images_per_sec)}")
     parts += [_reason(code, verdict, thresholds) for code in verdict.reasons]
     return "; ".join(part for part in parts if part)
+
+
+def gpu_activity(case: Case, thresholds: Thresholds = THRESHOLDS) -> str:
+    """'GPU busy 98% by NVML's count of time a kernel was active; SM active 41%, tensor pipes 12%'.
+
+    NVML's utilization.gpu counts the time in which any kernel ran: a low share means the GPU
+    waits on the host, a high one says nothing of how many SMs worked; GPM's figures do.
+    """
+    waiting = " (waiting on the host)" if case.gpu_util_pct_mean < thresholds.gpu_waiting_pct else ""
+    text = f"GPU busy {show.percent(case.gpu_util_pct_mean)}{waiting} by NVML's count of time a kernel was active"
+    gpm = [f"{name} {show.percent(value)}" for name, value in (("SM active", case.sm_active_pct),
+                                                               ("tensor pipes active", case.tensor_active_pct))
+           if value is not None]
+    return text + (f"; {show.joined(gpm)}" if gpm else "")
+
+
+def scaling(point: ScalingPoint) -> str:
+    """'2 ranks (gloo, cpu) train 8.5k img/s, 31% of 2 x one rank's 13.7k; the exposed all-reduce ...'."""
+    batch = f", batch {point.batch_size} per rank" if point.batch_size is not None else ""
+    where = f"{point.model} on {point.device}{batch}, {point.loader} pipeline"
+    ranks = show.plural(point.world_size, "rank")
+    if point.nnodes > 1:
+        ranks += f" on {show.plural(point.nnodes, 'node')}"
+    text = (f"Data parallel ({where}, {point.scaling or 'weak'} scaling, {point.backend or 'unknown backend'}): "
+            f"{ranks} train {show.rate_unit(point.images_per_sec)}")
+    if point.baseline_images_per_sec is not None:
+        text += (f", {show.fraction(point.scaling_efficiency)} scaling efficiency against "
+                 f"{point.world_size} x one rank's {show.rate_unit(point.baseline_images_per_sec)}")
+    elif point.scaling_efficiency is not None:
+        text += f", {show.fraction(point.scaling_efficiency)} scaling efficiency as the sweep recorded it"
+    else:
+        text += "; no one-rank case of this configuration on this machine, so the scaling efficiency is not known"
+    if point.allreduce_share is not None and point.world_size > 1:
+        text += f"; the all-reduce backward does not hide takes {show.fraction(point.allreduce_share)} of a step"
+    return text + "."
 
 
 def _reason(code: str, verdict: Verdict, thresholds: Thresholds) -> str:

@@ -40,7 +40,7 @@ def read_document(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def make_gpu_document(real: dict, label: str = BUILT_GPU_LABEL) -> dict:
+def make_gpu_document(real: dict, label: str = BUILT_GPU_LABEL, gpm: dict | None = None) -> dict:
     """A GPU-like machine's document built from a real CPU document, for GPU code paths.
 
     The machine gets one GPU and its peaks; every forward, train_step and epoch case is
@@ -48,6 +48,7 @@ def make_gpu_document(real: dict, label: str = BUILT_GPU_LABEL) -> dict:
     power and energy, and a timeline of 20 samples; epochs record `pin_memory=True`, as real
     CUDA epochs do. The CPU cases stay as measured, so the
     GPU-over-CPU speedup has its pairs. The numbers are made up: only their shapes matter.
+    `gpm`, when given, is written as every GPU case's `extra_info["gpm"]` as it is.
     """
     document = copy.deepcopy(real)
     facts = document["machine_info"]["cifarbench"]
@@ -88,6 +89,8 @@ def make_gpu_document(real: dict, label: str = BUILT_GPU_LABEL) -> dict:
             "cpu_pct": [50.0] * samples,
             "workers_cpu_pct": [90.0] * samples,
         }
+        if gpm is not None:
+            info["gpm"] = copy.deepcopy(gpm)
         info["energy_j_per_round"] = 150.0 * gpu["stats"]["median"]
         info["images_per_joule"] = info["images_per_round"] / info["energy_j_per_round"]
         built.append(gpu)

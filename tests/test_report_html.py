@@ -237,3 +237,14 @@ def test_numbers_are_rounded_only_for_display():
     assert display.flag(True) == "yes"
     assert display.times(1.034) == "1.03x"
     assert display.times(1.7) == "1.7x"
+
+
+def test_a_column_the_same_on_every_row_is_said_once_in_words(records):
+    from reports.report import build_report_data
+
+    data = build_report_data(load_records(real_files()))
+    epochs = next(found.table for found in data.groups if found.group == "epoch")
+    [note] = [note for note in epochs.notes if note.startswith("Every row:")]
+    assert "trust not assessed" in note  # files older than the trust check: not 'n/a'
+    assert "epoch timed from 512 images" in note
+    assert "epoch_note" not in [column.name for column in epochs.columns]

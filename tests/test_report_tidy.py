@@ -214,3 +214,11 @@ def test_no_records_give_an_empty_frame_with_the_contract():
     assert frame.empty
     assert set(CONTRACT) <= set(frame.columns)
     assert isinstance(frame, pd.DataFrame)
+
+
+def test_timelines_come_in_the_order_of_the_cases_asked_for(gpu_frame, real_records):
+    cases = select_timeline_cases(gpu_frame)
+    long = timelines([*real_records, *gpu_records()], cases)
+    drawn = list(dict.fromkeys(long["case"]))
+    assert drawn[0].startswith(f"{BUILT_GPU_LABEL} · cuda:0")  # CUDA first, as selected, not as filed
+    assert len(drawn) == len(cases)
