@@ -44,7 +44,9 @@ def readme_commands(prefix: str) -> list[str]:
 
 
 def run(command: list[str], cwd: Path = ROOT, timeout: int = 300) -> subprocess.CompletedProcess:
+    """`command` in a child process; `reports` importable as from the repository root or an install."""
     env = {name: value for name, value in os.environ.items() if not name.startswith("CIFARBENCH_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False, env=env)
 
 
