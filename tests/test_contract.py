@@ -1,7 +1,7 @@
 """Every key the harness writes is documented in bench/contract.py, checked on real result files.
 
-The files under tests/data that carry a `preset` were recorded by this version of the harness
-(a quiet and a loaded CPU run); older files predate the contract and are left out.
+The files under tests/data/recorded/ were recorded by this version of the harness (a quiet and a
+loaded CPU run), as were the ddp files under tests/data/ddp/; older files predate the contract.
 """
 
 import json
@@ -12,11 +12,12 @@ import pytest
 from bench.contract import FILE_KEYS, MACHINE_KEYS, documented_case_keys
 
 DATA = Path(__file__).parent / "data"
+RECORDED = DATA / "recorded"
 
 
 def recorded_files() -> list[Path]:
     files = []
-    for path in sorted(DATA.glob("*.json")):
+    for path in sorted(RECORDED.glob("*.json")):
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
         except ValueError:

@@ -23,7 +23,7 @@ from reports.report import build_report_data
 from tests.test_diagnosis import CPU, GPU, busy_cpu, epoch, loader, starved_gpu, step
 
 mpl.use("Agg")
-DATA = Path(__file__).parent / "data"
+RECORDED = Path(__file__).parent / "data" / "recorded"
 
 
 def with_phases(case, input_wait, forward, backward, optimizer, copy=0.0, device_idle=None):
@@ -94,7 +94,7 @@ def test_the_stacked_bars_put_the_tutorials_settings_beside_the_best():
 
 def recorded_with_phases() -> list[Path]:
     found = []
-    for path in sorted(DATA.glob("*.json")):
+    for path in sorted(RECORDED.glob("*.json")):
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
         except ValueError:
@@ -107,12 +107,12 @@ def recorded_with_phases() -> list[Path]:
 def test_a_recorded_run_shows_where_the_time_goes_and_links_its_traces(tmp_path):
     paths = [path for path in recorded_with_phases()
              if any("trace" in bench["extra_info"] for bench in json.loads(path.read_text())["benchmarks"])]
-    assert paths, "a results file recorded with --bench-trace belongs in tests/data"
+    assert paths, "a results file recorded with --bench-trace belongs in tests/data/recorded"
     results = tmp_path / "results"
     results.mkdir()
     copied = results / paths[0].name
     shutil.copy(paths[0], copied)
-    shutil.copytree(DATA / "traces", results / "traces")
+    shutil.copytree(RECORDED / "traces", results / "traces")
     data = build_report_data(load_records([copied]), trace_base=tmp_path)
     assert data.phases_chart is not None
     assert any("of each step waits for input" in sentence for sentence in data.phase_sentences)
