@@ -1,8 +1,8 @@
 """Stage 2b, cases: the tidy frame's cifarbench rows as typed values, checked once.
 
-`Config` is the one key of the analysis: a machine, a device, a model and the input
-settings. `Case` is one measured case with its figures as floats or None (never NaN), its
-rounds and its trust. The analysis stages take `Case` values and trust them.
+`Config` is the one key of the analysis: a machine, a device, a model, the input
+settings and torch.compile's mode (`eager` without it). `Case` is one measured case with its
+figures as floats or None (never NaN), its rounds and its trust. The analysis stages take `Case` values and trust them.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ class Config:
     num_workers: int | None = None
     loader: str | None = None
     transform: str | None = None
+    compile: str = "eager"  # or the torch.compile mode (train_step and epoch cases)
 
     @property
     def cuda(self) -> bool:
@@ -60,6 +61,8 @@ class Case:
     gpu_util_pct_mean: float | None = None
     joules_per_epoch: float | None = None
     cpu_threads: int | None = None
+    compile_seconds: float | None = None  # compiled cases: first compiled step/pass minus an eager one
+    recompiles: int | None = None  # compiled cases: compiles inside the timed rounds
     trust: str | None = None  # ok, noisy, invalid; None where the file predates the assessment
     trust_reasons: tuple[str, ...] = field(default_factory=tuple)
 
@@ -75,6 +78,10 @@ class Case:
     @property
     def fp32_nchw(self) -> bool:
         return not self.amp and not self.channels_last
+
+    @property
+    def eager(self) -> bool:
+        return self.config.compile == "eager"
 
 
 def _float(value) -> float | None:
@@ -110,7 +117,7 @@ def cases(frame: pd.DataFrame) -> list[Case]:
         found.append(Case(
             group=row.group,
             config=Config(row.machine, row.device, _str(row.model), _int(row.batch_size), _int(row.num_workers),
-                          _str(row.loader), _str(row.transform)),
+                          _str(row.loader), _str(row.transform), _str(row.compile) or "eager"),
             images_per_sec=float(row.images_per_sec),
             images_per_sec_min=_float(row.images_per_sec_min), images_per_sec_max=_float(row.images_per_sec_max),
             rounds=_int(row.rounds), rounds_spread=_float(row.rounds_spread),
@@ -120,7 +127,8 @@ def cases(frame: pd.DataFrame) -> list[Case]:
             epoch_images=_float(row.epoch_images), eval_accuracy=_float(row.eval_accuracy),
             fraction_of_peak=_float(row.fraction_of_peak), achieved_tflops=_float(row.achieved_tflops),
             gpu_util_pct_mean=_float(row.gpu_util_pct_mean), joules_per_epoch=_float(row.joules_per_epoch),
-            cpu_threads=_int(row.cpu_threads), trust=_str(row.trust_level),
+            cpu_threads=_int(row.cpu_threads), compile_seconds=_float(row.compile_seconds),
+            recompiles=_int(row.recompiles), trust=_str(row.trust_level),
             trust_reasons=tuple(row.trust_reasons) if isinstance(row.trust_reasons, tuple) else (),
         ))
     return found
