@@ -13,6 +13,12 @@ step, as the tutorial's loop does. Each round ends with a device synchronization
 Not timed: building the data set, starting the workers (they persist across rounds), the
 warm-up and calibration passes, and the evaluation pass afterwards (its seconds and accuracy
 are recorded).
+With torch.compile (`compile` axis, bench/compile.py): compiled first, before the warm-up:
+`compile_seconds` is the first compiled pass (one batch, or 512 images) minus a warm eager
+pass of the same size; recompiles inside the timed rounds are counted (`recompiles`). The
+last, smaller batch of the data set is dropped (`drop_last`), so the batch shape never
+changes and nothing recompiles for it. The evaluation pass runs the eager module (the same
+weights): compiling an eval graph would cost a second compile outside the question.
 Run: pytest --benchmark -k bench_epoch
 """
 
@@ -22,6 +28,7 @@ import time
 import pytest
 import torch
 
+from bench.compile import Recompiles, compile_facts, compile_model, compiled, compiling, measure_compile
 from bench.data import make_loader
 from bench.phases import PhaseSeconds, phase_clock
 from bench.sweep import FULL_EPOCH_IMAGES
@@ -68,21 +75,31 @@ def sized_epoch(net, optimizer, batches, device, batch_size: int, round_seconds:
 
 
 @pytest.mark.benchmark(group="epoch")
-def bench_epoch(benchmark, request, sweep, model, device, loader, transform, batch_size, num_workers):
+def bench_epoch(benchmark, request, sweep, model, device, loader, transform, batch_size, num_workers, compile):
     device = sweep.require(device)
     grid = sweep.grid
     # Pinned host memory lets the copy to a GPU run asynchronously; the `device` pipeline
     # has nothing to copy.
     pin_memory = device.type == "cuda" and loader != "device"
-    with sweep.device_errors(device, f"{model} epoch at batch {batch_size}"):
+    what = f"{model} epoch at batch {batch_size}"
+    with sweep.device_errors(device, what), compiling(compile, what):
         torch.manual_seed(sweep.seed)
-        net = prepare_model(get_model(model), device)
-        optimizer = make_optimizer(net)
+        eager_net = prepare_model(get_model(model), device)
+        net = compile_model(eager_net, compile)  # the same module for eager; shares its parameters
+        optimizer = make_optimizer(eager_net)
         train_batches = make_loader(
             sweep.data.train, loader, transform, batch_size, num_workers=num_workers,
             pin_memory=pin_memory, device=device, persistent_workers=True, seed=sweep.seed,
+            drop_last=compiled(compile),
         )
         epoch_images = min(grid.epoch_images, len(sweep.data.train.labels))
+        compile_time = recompiles = None
+        if compiled(compile):
+            pass_images = min(epoch_images, max(batch_size, WARM_IMAGES))
+            compile_time = measure_compile(
+                lambda: train_epoch(net, optimizer, train_batches, device, max_images=pass_images),
+                lambda: train_epoch(eager_net, optimizer, train_batches, device, max_images=pass_images), device)
+            recompiles = Recompiles()
         if benchmark.disabled:  # a smoke run: two batches, once
             epoch_images = min(epoch_images, MIN_SLOW_BATCHES * batch_size)
         elif grid.epoch_round_seconds is not None:
@@ -94,7 +111,7 @@ def bench_epoch(benchmark, request, sweep, model, device, loader, transform, bat
         def one_epoch():
             results.append(train_epoch(net, optimizer, train_batches, device, max_images=epoch_images, clock=clock))
 
-        sampler = sweep.measure(benchmark, one_epoch, device, grid.epoch_rounds)
+        sampler = sweep.measure(benchmark, one_epoch, device, grid.epoch_rounds, recompiles=recompiles)
         trace = None
         if sweep.trace_dir is not None and not benchmark.disabled:
             # After the timed rounds: the profiler slows what it records.
@@ -110,7 +127,7 @@ def bench_epoch(benchmark, request, sweep, model, device, loader, transform, bat
         )
         synchronize(device)  # host-device sync point
         started = time.perf_counter()
-        accuracy = evaluate(net, eval_batches, device)  # ends with .item(): synchronized
+        accuracy = evaluate(eager_net, eval_batches, device)  # ends with .item(): synchronized
         eval_seconds = time.perf_counter() - started
 
     timed = results[-sweep.rounds_done(benchmark):]
@@ -151,4 +168,7 @@ def bench_epoch(benchmark, request, sweep, model, device, loader, transform, bat
         pin_memory=pin_memory,
         data_source=sweep.data_source,
         **facts,
+        drop_last=compiled(compile),
+        **compile_facts(compile, compile_time),
+        **({"recompiles": recompiles.count} if recompiles is not None else {}),
     )

@@ -5,6 +5,9 @@ number of steps per round chosen once so a round lasts about the profile's
 `step_round_seconds`; every round bracketed by device synchronizations. Not timed: building
 the model and optimizer, the first steps (cuDNN autotuning, allocator), warm-up rounds.
 No input pipeline: this is what the device could do if data arrived for free.
+With torch.compile (`compile` axis, bench/compile.py): the compile is timed apart before
+the first steps (`compile_seconds`: the first compiled step minus a warm eager one) and
+excluded from every round; recompiles inside the timed rounds are counted (`recompiles`).
 Run: pytest --benchmark -k "bench_forward or bench_train_step"
 """
 
@@ -12,6 +15,7 @@ import pytest
 import torch
 from torch import nn
 
+from bench.compile import Recompiles, compile_facts, compile_model, compiled, compiling, measure_compile
 from bench.timing import steps_per_round
 from bench.workload import make_optimizer, prepare_model, train_step
 from models import INPUT_SHAPE, NUM_CLASSES, flops_per_image, get_model
@@ -28,7 +32,8 @@ def device_batch(batch_size: int, device: torch.device, channels_last: bool = Fa
     return images, labels
 
 
-def measure_steps(benchmark, sweep, step, device, batch_size: int, flops: float, **facts):
+def measure_steps(benchmark, sweep, step, device, batch_size: int, flops: float,
+                  recompiles: Recompiles | None = None, **facts):
     for _ in range(FIRST_STEPS):
         step()
     steps = steps_per_round(step, device, sweep.grid.step_round_seconds)
@@ -37,7 +42,9 @@ def measure_steps(benchmark, sweep, step, device, batch_size: int, flops: float,
         for _ in range(steps):
             step()
 
-    sampler = sweep.measure(benchmark, one_round, device, sweep.grid.rounds)
+    sampler = sweep.measure(benchmark, one_round, device, sweep.grid.rounds, recompiles=recompiles)
+    if recompiles is not None:
+        facts["recompiles"] = recompiles.count
     sweep.record(benchmark, sampler, device, images_per_round=steps * batch_size,
                  flops_per_image=flops, steps_per_round=steps, **facts)
 
@@ -57,13 +64,15 @@ def bench_forward(benchmark, sweep, model, device, batch_size):
 
 
 @pytest.mark.benchmark(group="train_step")
-def bench_train_step(benchmark, sweep, model, device, batch_size, amp, channels_last):
+def bench_train_step(benchmark, sweep, model, device, batch_size, amp, channels_last, compile):
     device = sweep.require(device)
     if amp and device.type == "cuda" and not torch.cuda.is_bf16_supported():
         pytest.skip(f"{device} does not support bf16")
-    with sweep.device_errors(device, f"{model} train step at batch {batch_size}"):
-        net = prepare_model(get_model(model), device, channels_last=channels_last).train()
-        optimizer = make_optimizer(net)
+    what = f"{model} train step at batch {batch_size}"
+    with sweep.device_errors(device, what), compiling(compile, what):
+        eager_net = prepare_model(get_model(model), device, channels_last=channels_last).train()
+        net = compile_model(eager_net, compile)  # the same module for eager; shares its parameters
+        optimizer = make_optimizer(eager_net)
         criterion = nn.CrossEntropyLoss()
         images, labels = device_batch(batch_size, device, channels_last)
         losses = []
@@ -71,7 +80,14 @@ def bench_train_step(benchmark, sweep, model, device, batch_size, amp, channels_
         def step():
             losses.append(train_step(net, optimizer, criterion, images, labels, amp=amp))
 
-        measure_steps(benchmark, sweep, step, device, batch_size, flops_per_image(model)["train"])
+        compile_time = recompiles = None
+        if compiled(compile):
+            compile_time = measure_compile(
+                step, lambda: train_step(eager_net, optimizer, criterion, images, labels, amp=amp), device,
+                eager_warmup=FIRST_STEPS)
+            recompiles = Recompiles()
+        measure_steps(benchmark, sweep, step, device, batch_size, flops_per_image(model)["train"],
+                      recompiles=recompiles, **compile_facts(compile, compile_time))
         # .item() syncs, after timing: a loss that is not finite means the step is broken.
         last_loss = losses[-1].item()
         if not torch.isfinite(torch.tensor(last_loss)):

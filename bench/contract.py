@@ -37,6 +37,19 @@ CASE_KEYS: dict[str, str] = {
              "images_timed: images over all rounds}; thresholds in bench/trust.py",
 }
 
+# Written by compiled train_step and epoch cases (`compile` axis other than eager; bench/compile.py).
+# The mode itself is the case's `compile` param.
+COMPILE_KEYS: dict[str, str] = {
+    "compile_backend": "text: torch.compile's backend ('inductor')",
+    "compile_seconds": "seconds: compile_first_seconds - compile_eager_seconds, measured before the warm-up and "
+                       "excluded from every timed round (a cold compile: inductor's caches off)",
+    "compile_first_seconds": "seconds: the first compiled step (train_step) or pass (epoch: one batch, or 512 "
+                             "images), compile included",
+    "compile_eager_seconds": "seconds: a warm eager step or pass of the same work, just before",
+    "recompiles": "count: frames torch.compile compiled inside the timed rounds (0 expected; more marks the case "
+                  "noisy)",
+}
+
 # Written by one group's cases as well.
 GROUP_KEYS: dict[str, dict[str, str]] = {
     "loader": {
@@ -51,6 +64,7 @@ GROUP_KEYS: dict[str, dict[str, str]] = {
     "train_step": {
         "steps_per_round": "count: training steps per timed round",
         "train_loss": "loss (float): the last step's loss, read after timing",
+        **COMPILE_KEYS,
     },
     "epoch": {
         "batches_per_round": "count (float): batches one timed epoch trained, the mean over the rounds",
@@ -72,6 +86,9 @@ GROUP_KEYS: dict[str, dict[str, str]] = {
                   "see bench/phases.py",
         "trace": "{path: the profiler trace relative to the results folder (Chrome trace JSON, gzipped), "
                  "steps: profiled steps, top_ops: [{name, self_seconds, calls}]} with --bench-trace",
+        "drop_last": "bool: the data set's last, smaller batch was left out (compiled epochs: one batch shape, "
+                     "no recompile for it)",
+        **COMPILE_KEYS,
     },
     "phase_overhead": {
         "breakdown": "text: off or on, the phase clock",

@@ -288,11 +288,13 @@ def make_loader(
     device: torch.device | str = "cpu",
     persistent_workers: bool = False,
     seed: int = 0,
+    drop_last: bool = False,
 ):
     """An iterable of (images, labels) batches for one input pipeline (see module docstring).
 
     `pil` and `tensor` return a `torch.utils.data.DataLoader`; `device` returns
     `DeviceBatches`, which takes no workers and no pinned memory (ValueError otherwise).
+    `drop_last`: leave out the last, smaller batch of a pass (every batch has one shape).
     """
     if loader == "pil":
         dataset = ArrayCIFAR10(split, transform=pil_transform(transform))
@@ -300,7 +302,7 @@ def make_loader(
         return DataLoader(
             dataset, batch_size=batch_size, shuffle=shuffle, num_workers=num_workers,
             pin_memory=pin_memory, persistent_workers=persistent_workers and num_workers > 0,
-            generator=generator,
+            generator=generator, drop_last=drop_last,
         )
     if loader == "tensor":
         dataset = TensorBatches(split, transform)
@@ -308,12 +310,13 @@ def make_loader(
         sampler = RandomSampler(dataset, generator=generator) if shuffle else range(len(dataset))
         # batch_size=None: each item of TensorBatches already is a batch.
         return DataLoader(
-            dataset, batch_size=None, sampler=BatchSampler(sampler, batch_size, drop_last=False),
+            dataset, batch_size=None, sampler=BatchSampler(sampler, batch_size, drop_last=drop_last),
             num_workers=num_workers, pin_memory=pin_memory,
             persistent_workers=persistent_workers and num_workers > 0,
         )
     if loader == "device":
         if num_workers or pin_memory:
             raise ValueError("the 'device' pipeline runs on the device: it takes no workers and no pinned memory")
-        return DeviceBatches(split, transform, batch_size, torch.device(device), shuffle=shuffle, seed=seed)
+        return DeviceBatches(split, transform, batch_size, torch.device(device), shuffle=shuffle,
+                             drop_last=drop_last, seed=seed)
     raise ValueError(f"unknown loader {loader!r}; choose one of: {', '.join(LOADERS)}")

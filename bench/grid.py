@@ -5,8 +5,9 @@ and the sizes of the timed work; `--bench-devices`, `--bench-models`, ... overri
 axes. Axes are the parametrize argnames of the cases and the column names of the report.
 
 What the user names explicitly always runs: the preset's trims (the CPU batch cap, the
-first transform only for epochs, large batches on the device pipeline only) apply to the
-preset's own values, and `Grid.left_out()` lists them at the start of the sweep.
+first transform only for epochs, large batches on the device pipeline only, where compiled
+cases run) apply to the preset's own values, and `Grid.left_out()` lists them at the start
+of the sweep.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field, replace
 
 import torch
 
+from bench.compile import COMPILE_MODES, EAGER
 from bench.data import LOADERS, TRANSFORMS
 from models import MODELS
 
@@ -27,14 +29,47 @@ DEFAULT_PRESET = "standard"
 GROUP_AXES: dict[str, tuple[str, ...]] = {
     "loader": ("loader", "transform", "batch_size", "num_workers", "pin_memory"),
     "forward": ("model", "device", "batch_size"),
-    "train_step": ("model", "device", "batch_size", "amp", "channels_last"),
-    "epoch": ("model", "device", "loader", "transform", "batch_size", "num_workers"),
+    "train_step": ("model", "device", "batch_size", "amp", "channels_last", "compile"),
+    "epoch": ("model", "device", "loader", "transform", "batch_size", "num_workers", "compile"),
     # Data-parallel epochs (bench/bench_ddp.py): `device` is a device type, its ranks on cuda:0..N-1.
     "ddp": ("model", "device", "loader", "batch_size", "scaling", "world_size"),
 }
 # The grid's field for each axis the command line can set.
 AXIS_FIELDS = {"devices": "device", "models": "model", "batch_sizes": "batch_size", "workers": "num_workers",
-               "loaders": "loader", "transforms": "transform"}
+               "loaders": "loader", "transforms": "transform", "compile_modes": "compile"}
+# Case ids of the `compile` axis.
+COMPILE_IDS = {EAGER: "eager", "default": "compiled", "max-autotune": "compiled_max-autotune"}
+
+
+@dataclass(frozen=True)
+class CompileTrim:
+    """Where a preset runs its compiled cases: compiling costs seconds to minutes a case.
+
+    Named modes (--bench-compile) run in every case; eager always does.
+    """
+
+    groups: tuple[str, ...] = ("train_step", "epoch")
+    batch_sizes: tuple[int, ...] | None = None  # None: every batch size
+    epoch_loaders: tuple[str, ...] | None = None  # None: every input pipeline
+    variants: bool = True  # False: fp32 NCHW only (no bf16 autocast, no channels_last)
+
+    def trims(self, case: dict, group: str) -> bool:
+        if case.get("compile", EAGER) == EAGER:
+            return False
+        return (group not in self.groups
+                or (self.batch_sizes is not None and case["batch_size"] not in self.batch_sizes)
+                or (group == "epoch" and self.epoch_loaders is not None and case["loader"] not in self.epoch_loaders)
+                or (not self.variants and bool(case.get("amp") or case.get("channels_last"))))
+
+    def sentence(self) -> str:
+        where = [f"{' and '.join(self.groups)} cases"]
+        if self.batch_sizes is not None:
+            where.append(f"at batch {', '.join(map(str, self.batch_sizes))}")
+        if not self.variants:
+            where.append("in fp32 NCHW")
+        if self.epoch_loaders is not None and "epoch" in self.groups:
+            where.append(f"(epochs on the {', '.join(self.epoch_loaders)} pipeline)")
+        return " ".join(where)
 
 
 class GridError(ValueError):
@@ -90,6 +125,10 @@ class Grid:
     pin_memory: tuple[bool, ...] = (False,)
     amp: dict[str, tuple[bool, ...]] = field(default_factory=dict)
     channels_last: dict[str, tuple[bool, ...]] = field(default_factory=dict)
+    # torch.compile modes per device ("eager" alone where absent), and where the preset runs
+    # the compiled ones (None: everywhere).
+    compile_modes: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    compile_trim: CompileTrim | None = None
     # The axes the user named on the command line (fields of AXIS_FIELDS): never trimmed.
     explicit: frozenset[str] = frozenset()
     # The ddp group: world sizes per device type, its per-rank batch sizes and pipelines,
@@ -126,6 +165,7 @@ class Grid:
             per_device["amp"] = self.amp.get(device, (False,))
             per_device["channels_last"] = self.channels_last.get(device, (False,))
             per_device["world_size"] = self.world_sizes.get(device, (1,))
+            per_device["compile"] = self.compile_modes.get(device, (EAGER,))
             for combo in itertools.product(*(per_device[axis] for axis in axes)):
                 case = dict(zip(axes, combo, strict=False))
                 if case.get("loader") == "device" and (case.get("num_workers") or case.get("pin_memory")):
@@ -133,6 +173,8 @@ class Grid:
                 if case.get("scaling") == "strong" and case["world_size"] == 1:
                     continue  # the same work as weak scaling on one rank: its baseline
                 if self._trimmed(case, device):
+                    continue
+                if self.compile_trim and "compile_modes" not in self.explicit and self.compile_trim.trims(case, group):
                     continue
                 combos.append(case)
         return combos
@@ -161,6 +203,10 @@ class Grid:
             if large is not None and any(size >= large for size in self.batch_sizes):
                 notes.append(f"batch sizes from {large} up run on the device pipeline only; "
                              "name them with --bench-batch-sizes for every pipeline")
+        modes = sorted({mode for modes in self.compile_modes.values() for mode in modes if mode != EAGER})
+        if modes and self.compile_trim is not None and "compile_modes" not in self.explicit:
+            notes.append(f"torch.compile ({', '.join(modes)}) runs only in {self.compile_trim.sentence()}; "
+                         "name modes with --bench-compile to compile every case")
         if "device" in self.loaders and any(self.workers):
             notes.append("the device pipeline runs without workers or pinned memory (it uses neither)")
         return notes
@@ -225,6 +271,8 @@ def default_grid(preset: str) -> Grid:
     if preset != "full":
         devices = ("cpu", *cuda_devices[:1])
     amp, channels_last = device_axes(cuda_devices)
+    compile_modes, compile_trim = compile_axes(devices, preset)
+    compiling = {"compile_modes": compile_modes, "compile_trim": compile_trim}
     pin_memory = (False, True) if cuda_devices else (False,)
     if preset == "smoke":
         # Every group once on the first GPU: the tutorial's own settings (batch 4, 2 workers,
@@ -236,7 +284,7 @@ def default_grid(preset: str) -> Grid:
             loader_round_images=2_048, step_round_seconds=0.05, rounds=3, epoch_rounds=2,
             eval_images=2_048, epoch_round_seconds=1.0, max_cpu_batch_size=4,
             device_pipeline_only_from_batch_size=1_024, world_sizes={"cpu": (), "cuda": (1,)},
-            ddp_rank_images=4_096,
+            ddp_rank_images=4_096, **compiling,
         )
     if preset == "quick":
         return Grid(
@@ -244,7 +292,7 @@ def default_grid(preset: str) -> Grid:
             workers=worker_counts(cores, 2), loaders=LOADERS, transforms=("tutorial",),
             epoch_images=50_000, loader_round_images=2_048, step_round_seconds=0.05, rounds=3,
             epoch_rounds=2, eval_images=2_048, pin_memory=(False,), amp=amp, epoch_round_seconds=1.0,
-            world_sizes=world_sizes(cuda_devices), ddp_rank_images=1_024,
+            world_sizes=world_sizes(cuda_devices), ddp_rank_images=1_024, **compiling,
         )
     if preset == "standard":
         return Grid(
@@ -255,6 +303,7 @@ def default_grid(preset: str) -> Grid:
             channels_last=channels_last, eval_images=5_000, epoch_round_seconds=1.5,
             max_cpu_batch_size=512, world_sizes=world_sizes(cuda_devices), ddp_batch_sizes=(32, 128),
             ddp_loaders=("tensor", "device") if cuda_devices else ("tensor",), ddp_rank_images=8_192,
+            **compiling,
         )
     return Grid(
         preset=preset, devices=devices, models=tuple(MODELS),
@@ -263,7 +312,30 @@ def default_grid(preset: str) -> Grid:
         step_round_seconds=0.2, rounds=7, epoch_rounds=3, pin_memory=pin_memory, amp=amp,
         channels_last=channels_last, world_sizes=world_sizes(cuda_devices), ddp_batch_sizes=(32, 128, 512),
         ddp_loaders=("tensor", "device"), ddp_scalings=("weak", "strong"), ddp_rank_images=16_384,
+        **compiling,
     )
+
+
+def compile_axes(devices, preset: str) -> tuple[dict[str, tuple[str, ...]], CompileTrim | None]:
+    """The `compile` values per device, and where the preset runs the compiled ones.
+
+    A cold compile of the tutorial's train step takes about 15 s on a 2-core CPU, so the small
+    presets compile one train-step case: `smoke` on the first GPU at its large batch (the
+    anchor's configuration), none on the CPU; `quick` on the CPU at batch 128. `standard`
+    compiles with the default mode everywhere, epochs on the device pipeline only (the
+    fastest input, where the compute shows); `full` adds max-autotune on CUDA, everywhere.
+    """
+    cuda_devices = [device for device in devices if device.startswith("cuda")]
+    compiled = (EAGER, "default")
+    if preset == "smoke":
+        return {device: compiled for device in cuda_devices[:1]}, CompileTrim(
+            groups=("train_step",), batch_sizes=(16_384,), variants=False)
+    if preset == "quick":
+        return {"cpu": compiled} if "cpu" in devices else {}, CompileTrim(
+            groups=("train_step",), batch_sizes=(128,), variants=False)
+    if preset == "standard":
+        return {device: compiled for device in devices}, CompileTrim(epoch_loaders=("device",))
+    return {device: (*compiled, "max-autotune") if device in cuda_devices else compiled for device in devices}, None
 
 
 def world_sizes(cuda_devices, cpu_world_sizes: tuple[int, ...] = (1, 2)) -> dict[str, tuple[int, ...]]:
@@ -305,7 +377,8 @@ def worker_counts(cores: int, how_many: int) -> tuple[int, ...]:
 def grid_from_options(preset: str, devices: str | None = None, models: str | None = None,
                       batch_sizes: str | None = None, workers: str | None = None,
                       loaders: str | None = None, transforms: str | None = None,
-                      epoch_images: int | None = None, world_sizes: str | None = None) -> Grid:
+                      epoch_images: int | None = None, world_sizes: str | None = None,
+                      compile_modes: str | None = None) -> Grid:
     """The preset's grid with the axes given on the command line put in place.
 
     Named devices must exist on this machine (GridError otherwise).
@@ -318,11 +391,13 @@ def grid_from_options(preset: str, devices: str | None = None, models: str | Non
         "workers": parse_list("--bench-workers", workers, kind=int),
         "loaders": parse_list("--bench-loaders", loaders, LOADERS),
         "transforms": parse_list("--bench-transforms", transforms, TRANSFORMS),
+        "compile_modes": parse_list("--bench-compile", compile_modes, COMPILE_MODES),
     }
     if overrides["batch_sizes"] and 0 in overrides["batch_sizes"]:
         raise GridError("--bench-batch-sizes: batch sizes must be at least 1")
     explicit = frozenset(name for name, value in overrides.items() if value is not None)
-    changes: dict = {name: value for name, value in overrides.items() if value is not None}
+    changes: dict = {name: value for name, value in overrides.items()
+                     if value is not None and name != "compile_modes"}
     if epoch_images is not None:
         if epoch_images < 1:
             raise GridError(f"--bench-epoch-images: {epoch_images} must be at least 1")
@@ -345,7 +420,11 @@ def grid_from_options(preset: str, devices: str | None = None, models: str | Non
             channels_last = {}
         has_cuda = any(device.startswith("cuda") for device in grid.devices)
         grid = replace(grid, amp=amp, channels_last=channels_last,
-                       pin_memory=grid.pin_memory if has_cuda else (False,))
+                       pin_memory=grid.pin_memory if has_cuda else (False,),
+                       compile_modes=compile_axes(grid.devices, grid.preset)[0])
+    if overrides["compile_modes"]:
+        # Named modes run on every device, in every train_step and epoch case.
+        grid = replace(grid, compile_modes={device: overrides["compile_modes"] for device in grid.devices})
     return grid
 
 
@@ -365,6 +444,8 @@ def case_id(case: dict) -> str:
             parts.append("channels_last" if value else "nchw")
         elif axis == "world_size":
             parts.append(f"ws{value}")
+        elif axis == "compile":
+            parts.append(COMPILE_IDS.get(value, f"compiled_{value}"))
         else:
             parts.append(str(value))
     return "-".join(parts)

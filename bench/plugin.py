@@ -47,6 +47,9 @@ def pytest_addoption(parser):
     group.addoption("--bench-workers", help="comma-separated DataLoader worker counts, e.g. 0,2,8")
     group.addoption("--bench-loaders", help="comma-separated input pipelines: pil, tensor, device")
     group.addoption("--bench-transforms", help="comma-separated transforms: tutorial, augmented")
+    group.addoption("--bench-compile",
+                    help="comma-separated torch.compile modes for train_step and epoch cases: eager, default, "
+                         "max-autotune (default: the preset's)")
     group.addoption("--bench-world-sizes", help="comma-separated ddp world sizes (processes), e.g. 1,2,4")
     group.addoption("--bench-epoch-images", type=int,
                     help="images per timed epoch, exactly (whole batches), every round; fewer than "
@@ -106,6 +109,7 @@ def pytest_configure(config):
             transforms=config.getoption("bench_transforms"),
             epoch_images=config.getoption("bench_epoch_images"),
             world_sizes=config.getoption("bench_world_sizes"),
+            compile_modes=config.getoption("bench_compile"),
         )
     except GridError as error:
         raise pytest.UsageError(str(error)) from None

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from bench.compile import Recompiles
 from bench.data import Cifar10, load_cifar10
 from bench.grid import Grid
 from bench.sampling import Sampler, images_per_joule
@@ -88,10 +89,11 @@ class Sweep:
         pytest.skip(f"out of memory on {device} for {what}: {first_line}")
 
     def measure(self, benchmark, work, device: torch.device | str, rounds: int,
-                warmup_rounds: int | None = None) -> Sampler | None:
+                warmup_rounds: int | None = None, recompiles: Recompiles | None = None) -> Sampler | None:
         """Warm up, then time `rounds` rounds of `work` with the sampler running.
 
-        The sampler covers the timed rounds only; peak memory is counted over them too.
+        The sampler covers the timed rounds only; peak memory is counted over them too, and
+        so are dynamo's compiles when `recompiles` is given (a compiled case).
         Under --benchmark-disable the work runs once, untimed, and there is no sampler.
         """
         device = torch.device(device)
@@ -104,7 +106,8 @@ class Sweep:
         gpu_indices = [device.index or 0] if device.type == "cuda" else []
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)
-        with Sampler(interval_s=self.sample_interval_s, gpu_indices=gpu_indices) as sampler:
+        with (Sampler(interval_s=self.sample_interval_s, gpu_indices=gpu_indices) as sampler,
+              recompiles or contextlib.nullcontext()):
             timed_rounds(benchmark, work, device, rounds)
         synchronize(device)  # host-device sync point (already idle: timed_rounds ends synced)
         return sampler
@@ -160,7 +163,8 @@ class Sweep:
         other = utilization.get("other_cpu_pct", {}).get("mean")
         throttle = benchmark.extra_info.get("throttle_reasons", [])
         return assess(round_seconds, other, images_timed=images_per_round * len(round_seconds),
-                      throttle_reasons=throttle, projected_batches=projected_batches)
+                      throttle_reasons=throttle, projected_batches=projected_batches,
+                      recompiles=benchmark.extra_info.get("recompiles") or 0)
 
     @staticmethod
     def rounds_done(benchmark) -> int:

@@ -9,8 +9,8 @@ reason for its value.
   the CPU while the rounds ran (the rounds still agree with each other, so nothing else in the
   numbers shows it).
 - `noisy`: usable, with its spread: the rounds disagree, there were too few of them, an epoch
-  was projected from few batches, other processes took a small share of the CPU, or the GPU
-  slowed its clocks for heat or power.
+  was projected from few batches, other processes took a small share of the CPU, the GPU
+  slowed its clocks for heat or power, or torch.compile recompiled inside the timed rounds.
 - `ok`: none of the above.
 """
 
@@ -75,10 +75,11 @@ def rounds_spread(round_seconds: Sequence[float]) -> float | None:
 
 def assess(round_seconds: Sequence[float], other_cpu_pct: float | None, images_timed: float | None = None,
            throttle_reasons: Sequence[str] = (), projected_batches: int | None = None,
-           thresholds: Thresholds = THRESHOLDS) -> Trust:
+           recompiles: int = 0, thresholds: Thresholds = THRESHOLDS) -> Trust:
     """The trust level of one case from its timed rounds and what was sampled during them.
 
     `projected_batches`: for an epoch projected to a full one, the batches a round trained.
+    `recompiles`: frames torch.compile compiled inside the timed rounds (compiled cases).
     """
     invalid: list[str] = []
     noisy: list[str] = []
@@ -101,6 +102,11 @@ def assess(round_seconds: Sequence[float], other_cpu_pct: float | None, images_t
     slowdowns = [reason for reason in throttle_reasons if reason.split(":")[-1] in SLOWDOWN_CLOCK_EVENTS]
     if slowdowns:
         noisy.append(f"the GPU slowed its clocks: {', '.join(slowdowns)}")
+    if recompiles:
+        # Any compile there is a recompile (the first one ran before the rounds): its seconds
+        # are in a round, and the figure is no longer the compiled steady state alone.
+        noisy.append(f"torch.compile recompiled {recompiles} time{'s' if recompiles != 1 else ''} inside the "
+                     "timed rounds: compile time is in the rounds")
     level = "invalid" if invalid else "noisy" if noisy else "ok"
     return Trust(level=level, reasons=invalid + noisy, other_cpu_pct=other_cpu_pct, rounds_spread=spread,
                  rounds=len(round_seconds), images_timed=images_timed)

@@ -4,6 +4,10 @@
 `reports.scaling`, ride along) and ranks the answer: one row per machine,
 device and model, by cost per epoch where every row is priced, else by epoch time. A machine
 whose epochs are all invalid is not ranked (its row says why).
+
+Verdicts, recommendations, costs and comparisons are made from eager cases: a compiled case
+is another configuration, compared with its eager twin in `compile_payoffs`
+(`reports.compile`) and nowhere else. Trust counts every case.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from dataclasses import dataclass, field
 from reports.advice import Recommendation, recommendations
 from reports.cases import Case
 from reports.compare import Comparison, comparisons
+from reports.compile import CompilePayoff, payoffs
 from reports.costs import Cost, costs, machine_prices
 from reports.scaling import ScalingPoint
 from reports.trust import MachineTrust, machine_trust
@@ -43,6 +48,7 @@ class Analysis:
     currency: str | None = None
     notes: list[str] = field(default_factory=list)
     scaling: list[ScalingPoint] = field(default_factory=list)  # the ddp cases, apart from the rest
+    compile_payoffs: list[CompilePayoff] = field(default_factory=list)
 
     def machines(self) -> list[str]:
         """Machines in the answer's order."""
@@ -62,8 +68,9 @@ def analyse(cases: Sequence[Case], run_prices: dict[str, float] | None = None,
     preflights = preflights or {}
     machines = list(dict.fromkeys(case.config.machine for case in cases))
     trust = {machine: machine_trust(machine, cases, preflights.get(machine)) for machine in machines}
-    found_verdicts = verdicts(cases, thresholds)
-    found_recs = recommendations(cases, found_verdicts, thresholds)
+    eager = [case for case in cases if case.eager]
+    found_verdicts = verdicts(eager, thresholds)
+    found_recs = recommendations(eager, found_verdicts, thresholds)
     found_costs = costs(found_recs, machine_prices(run_prices or {}, file_prices))
     cost_of = {cost.config: cost for cost in found_costs}
     priced = bool(found_costs) and all(cost.cost_per_epoch is not None for cost in found_costs)
@@ -85,5 +92,5 @@ def analyse(cases: Sequence[Case], run_prices: dict[str, float] | None = None,
                               cost_of.get(rec.best.config) if rec.best else None, trust[rec.where[0]]))
     order_of_machines = list(dict.fromkeys(a.recommendation.where[0] for a in answers if a.rank))
     return Analysis(cases, found_verdicts, found_recs, found_costs, trust, answers,
-                    comparisons(cases, order_of_machines, thresholds), ranked_by, currency,
-                    scaling=list(scaling))
+                    comparisons(eager, order_of_machines, thresholds), ranked_by, currency,
+                    scaling=list(scaling), compile_payoffs=payoffs(cases))

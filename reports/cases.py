@@ -1,10 +1,11 @@
 """Stage 2b, cases: the tidy frame's cifarbench rows as typed values, checked once.
 
-`Config` is the one key of the analysis: a machine, a device, a model and the input
-settings. `Case` is one measured case with its figures as floats or None (never NaN), its
-rounds and its trust. The analysis stages take `Case` values and trust them. A data-parallel
-case (group `ddp`) is a `Case` for its machine's trust only; its `Config` has no world size,
-and `reports.scaling` reads those cases in full.
+`Config` is the one key of the analysis: a machine, a device, a model, the input
+settings and torch.compile's mode (`eager` without it). `Case` is one measured case with its
+figures as floats or None (never NaN), its rounds and its trust. The analysis stages take
+`Case` values and trust them. A data-parallel case (group `ddp`) is a `Case` for its
+machine's trust only; its `Config` has no world size, and `reports.scaling` reads those
+cases in full.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class Config:
     num_workers: int | None = None
     loader: str | None = None
     transform: str | None = None
+    compile: str = "eager"  # or the torch.compile mode (train_step and epoch cases)
 
     @property
     def cuda(self) -> bool:
@@ -66,6 +68,8 @@ class Case:
     tensor_active_pct: float | None = None  # GPM: share of time the tensor pipes worked
     joules_per_epoch: float | None = None
     cpu_threads: int | None = None
+    compile_seconds: float | None = None  # compiled cases: first compiled step/pass minus an eager one
+    recompiles: int | None = None  # compiled cases: compiles inside the timed rounds
     trust: str | None = None  # ok, noisy, invalid; None where the file predates the assessment
     trust_reasons: tuple[str, ...] = field(default_factory=tuple)
     # Epochs: where the time went, (phase, share of the timed rounds) pairs; () in older files.
@@ -104,6 +108,10 @@ class Case:
     def fp32_nchw(self) -> bool:
         return not self.amp and not self.channels_last
 
+    @property
+    def eager(self) -> bool:
+        return self.config.compile == "eager"
+
 
 def _float(value) -> float | None:
     if value is None or isinstance(value, bool | str):
@@ -138,7 +146,7 @@ def cases(frame: pd.DataFrame) -> list[Case]:
         found.append(Case(
             group=row.group,
             config=Config(row.machine, row.device, _str(row.model), _int(row.batch_size), _int(row.num_workers),
-                          _str(row.loader), _str(row.transform)),
+                          _str(row.loader), _str(row.transform), _str(row.compile) or "eager"),
             images_per_sec=float(row.images_per_sec),
             images_per_sec_min=_float(row.images_per_sec_min), images_per_sec_max=_float(row.images_per_sec_max),
             rounds=_int(row.rounds), rounds_spread=_float(row.rounds_spread),
@@ -149,7 +157,8 @@ def cases(frame: pd.DataFrame) -> list[Case]:
             fraction_of_peak=_float(row.fraction_of_peak), achieved_tflops=_float(row.achieved_tflops),
             gpu_util_pct_mean=_float(row.gpu_util_pct_mean), sm_active_pct=_float(row.sm_active_pct),
             tensor_active_pct=_float(row.tensor_active_pct), joules_per_epoch=_float(row.joules_per_epoch),
-            cpu_threads=_int(row.cpu_threads), trust=_str(row.trust_level),
+            cpu_threads=_int(row.cpu_threads), compile_seconds=_float(row.compile_seconds),
+            recompiles=_int(row.recompiles), trust=_str(row.trust_level),
             trust_reasons=tuple(row.trust_reasons) if isinstance(row.trust_reasons, tuple) else (),
             phase_shares=_phase_shares(row), device_idle_share=_float(row.device_idle_share),
         ))

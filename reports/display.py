@@ -93,6 +93,16 @@ def times(ratio: float | None) -> str:
     return f"{ratio:.2f}x" if ratio < 1.095 else f"{ratio:.1f}x" if ratio < 9.95 else f"{ratio:.0f}x"
 
 
+def epochs(value: float | str | None) -> str:
+    """A number of epochs (3.2, 0.41, 1,250), or a word in its place ("never")."""
+    if isinstance(value, str):
+        return value
+    if not known(value):
+        return ""
+    value = float(value)
+    return f"{value:,.0f}" if value >= 100 else f"{value:.2g}" if value < 10 else f"{value:.0f}"
+
+
 def integer(value: float | None) -> str:
     return f"{int(value):,}" if known(value) else ""
 
@@ -233,6 +243,16 @@ COLUMNS: dict[str, Column] = {column.name: column for column in [
     _column("pin_memory", "pinned memory", format=flag, numeric=False),
     _column("amp", "bf16 autocast", format=flag, numeric=False),
     _column("channels_last", "channels last", format=flag, numeric=False),
+    _column("compile", "torch.compile"),
+    _column("compile_seconds", "compile", "s", seconds),
+    _column("recompiles", "recompiles in the rounds", format=integer),
+    _column("eager_images_per_sec", "eager", "images/s", rate),
+    _column("compiled_images_per_sec", "compiled", "images/s", rate),
+    _column("speedup_vs_eager", "speed-up over eager", "x", times),
+    _column("eager_epoch_seconds", "eager epoch", "s", seconds),
+    _column("compiled_epoch_seconds", "compiled epoch", "s", seconds),
+    _column("break_even_epochs", "break-even", "epochs", epochs, numeric=True),
+    _column("payoff", "pays off?"),
     _column("images_per_sec", "images/s", "median round", rate),
     _column("images_per_sec_range", "rounds' range", "images/s", numeric=False),
     _column("rounds", "rounds", format=integer),

@@ -54,10 +54,12 @@ GROUP_COLUMNS = {
     "forward": ["machine", "device", "model", "batch_size", "trust", "images_per_sec", "images_per_sec_range",
                 "achieved_tflops", "fraction_of_peak", "peak_mem_mib", "gpu_util_pct_mean", *GPM_COLUMNS,
                 "cpu_pct_mean", "speedup_vs_cpu"],
-    "train_step": ["machine", "device", "model", "batch_size", "amp", "channels_last", "trust", "images_per_sec",
-                   "images_per_sec_range", "achieved_tflops", "fraction_of_peak", "train_loss", "peak_mem_mib",
-                   "gpu_util_pct_mean", *GPM_COLUMNS, "cpu_pct_mean", "speedup_vs_cpu", "images_per_joule"],
-    "epoch": ["machine", "device", "model", "loader", "transform", "batch_size", "num_workers", "trust", "verdict",
+    "train_step": ["machine", "device", "model", "batch_size", "amp", "channels_last", "compile", "trust",
+                   "images_per_sec", "images_per_sec_range", "achieved_tflops", "fraction_of_peak", "train_loss",
+                   "peak_mem_mib", "gpu_util_pct_mean", *GPM_COLUMNS, "cpu_pct_mean", "speedup_vs_cpu",
+                   "images_per_joule"],
+    "epoch": ["machine", "device", "model", "loader", "transform", "batch_size", "num_workers", "compile", "trust",
+              "verdict",
               "images_per_sec", "images_per_sec_range", "full_epoch_seconds", "epoch_note", "eval_accuracy",
               "fraction_of_peak", "gpu_util_pct_mean", *GPM_COLUMNS, "cpu_pct_mean", "workers_cpu_pct_mean",
               "other_cpu_pct", "speedup_vs_cpu", "joules_per_epoch"],
@@ -70,7 +72,7 @@ SCALING_COLUMNS = ["machine", "model", "device", "loader", "rank_batch_size", "s
                    "nnodes", "trust", "images_per_sec", "baseline_images_per_sec", "scaling_efficiency",
                    "rank_efficiency_range", "straggler_ratio", "allreduce_share"]
 # Said once, under the table, when every row agrees.
-FOLDABLE = ("transform", "pin_memory", "amp", "channels_last", "trust", "epoch_note", "backend", "scaling")
+FOLDABLE = ("transform", "pin_memory", "amp", "channels_last", "compile", "trust", "epoch_note", "backend", "scaling")
 ANSWER_COLUMNS = ["rank", "machine", "trust", "device", "model", "configuration", "images_per_sec",
                   "images_per_sec_range", "full_epoch_seconds", "epoch_note", "limit", "speedup_vs_tutorial",
                   "cost_per_epoch"]
@@ -126,6 +128,7 @@ class ReportData:
     phase_sentences: list[str] = field(default_factory=list)
     phases_chart: ChartView | None = None
     traces: list[TraceLink] = field(default_factory=list)
+    compile_payoffs: Table | None = None
     machines: Table | None = None
     runs: Table | None = None
     charts: list[ChartView] = field(default_factory=list)
@@ -183,9 +186,12 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
         phase_sentences=_phase_sentences(analysis),
         phases_chart=_phases_chart(analysis),
         traces=_traces(ours, trace_base),
+        compile_payoffs=_compile_table(analysis),
         machines=_machines_table(our_machines) if not our_machines.empty else None,
         runs=_runs_table(all_runs, frame) if all_runs else None,
-        charts=[_chart_view(chart) for chart in charts_stage.report_charts(frame, timeline_frame)] if len(ours) else [],
+        # Compiled rows are other configurations: the charts compare eager ones (the compile table the rest).
+        charts=[_chart_view(chart) for chart in charts_stage.report_charts(tidy_stage.eager(frame), timeline_frame)]
+        if len(ours) else [],
         groups=_group_tables(ours, analysis),
         foreign=_foreign_table(tidy_stage.foreign(frame)),
         not_measured=_not_measured_table(tidy_stage.cases_not_measured(records)),
@@ -393,6 +399,36 @@ def _costs_table(analysis: Analysis) -> Table | None:
                  notes=notes)
 
 
+def _compile_table(analysis: Analysis) -> Table | None:
+    if not analysis.compile_payoffs:
+        return None
+    rows = []
+    for found in analysis.compile_payoffs:
+        c = found.compiled.config
+        variant = [name for on, name in ((found.compiled.amp, "bf16"), (found.compiled.channels_last,
+                                                                       "channels_last")) if on]
+        configuration = ", ".join([show.config(c.batch_size, c.num_workers, c.loader), *variant])
+        rows.append({"machine": c.machine, "device": c.device, "model": c.model,
+                     "group": "epoch" if found.group == "epoch" else "train step", "configuration": configuration,
+                     "compile": c.compile, "trust": found.trust or "not assessed",
+                     "eager_images_per_sec": found.eager.images_per_sec if found.eager else None,
+                     "compiled_images_per_sec": found.compiled.images_per_sec, "speedup_vs_eager": found.speedup,
+                     "compile_seconds": found.compile_seconds, "recompiles": found.compiled.recompiles,
+                     "eager_epoch_seconds": found.eager_epoch_seconds,
+                     "compiled_epoch_seconds": found.compiled_epoch_seconds,
+                     "break_even_epochs": found.break_even_epochs if found.outcome == "pays_off"
+                     else "never" if found.outcome == "never" else None,
+                     "payoff": words.compile_payoff(found)})
+    notes = ["Compile time is the first compiled step (or pass) minus a warm eager one, measured before the timed "
+             "rounds and kept out of them (a cold compile). Break-even: epochs of 50,000 images before the compile "
+             "time is paid back, compile time / (eager epoch - compiled epoch); for a train step the epoch is "
+             "50,000 images at the step's rate, the compute alone."]
+    return table(rows, ["machine", "device", "model", "group", "configuration", "compile", "trust",
+                        "eager_images_per_sec", "compiled_images_per_sec", "speedup_vs_eager", "compile_seconds",
+                        "eager_epoch_seconds", "compiled_epoch_seconds", "break_even_epochs", "recompiles", "payoff"],
+                 id="compile", notes=notes)
+
+
 def _group_tables(ours: pd.DataFrame, analysis: Analysis) -> list[GroupTable]:
     verdict_of = {v.config: v.verdict or "not judged" for v in analysis.verdicts}
     tables = []
@@ -404,7 +440,7 @@ def _group_tables(ours: pd.DataFrame, analysis: Analysis) -> list[GroupTable]:
         present = [name for name in names if name in rows.columns]
         wanted = [*present, "full_epoch_projected", "epoch_images", "images_per_sec_min", "images_per_sec_max",
                   "trust_level", "batch_size", "num_workers", "model", "loader", "transform", "device",
-                  "gpm_reason"]
+                  "gpm_reason", "compile"]
         records = rows[[name for name in dict.fromkeys(wanted) if name in rows.columns]].to_dict("records")
         for record in records:
             record["trust"] = record["trust_level"] if show.known(record.get("trust_level")) else "not assessed"
@@ -457,7 +493,8 @@ def _config_of(record: dict):
         return str(value) if show.known(value) else None
 
     return Config(record["machine"], record["device"], word(record.get("model")), whole(record.get("batch_size")),
-                  whole(record.get("num_workers")), word(record.get("loader")), word(record.get("transform")))
+                  whole(record.get("num_workers")), word(record.get("loader")), word(record.get("transform")),
+                  word(record.get("compile")) or "eager")
 
 
 def _machines_table(machines: pd.DataFrame) -> Table:

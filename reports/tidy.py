@@ -21,6 +21,10 @@ sampled series' means, else NaN) and `gpm_reason` says why GPM is missing.
 Data-parallel (`ddp`) cases keep their own columns (`world_size`, `nnodes`, `backend`,
 `scaling`, `rank_images_per_sec` as a tuple by rank, ...); `reports.scaling` derives their
 efficiency. Their `images_per_sec` is all ranks together, so no single-device stage reads them.
+
+`compile` is `eager` or the torch.compile mode of a train_step or epoch case; files older than
+the axis read as `eager` (None for the groups without it). Compiled and eager rows are
+different configurations: `eager` gives the rows the analysis and the charts compare.
 """
 
 from __future__ import annotations
@@ -37,10 +41,12 @@ FULL_EPOCH_IMAGES = 50_000
 GROUPS = ("loader", "forward", "train_step", "epoch")
 DDP_GROUP = "ddp"  # data-parallel epochs over several ranks: reports.scaling reads them
 COMPUTE_GROUPS = ("forward", "train_step", "epoch")  # groups with a device that computes
+COMPILE_GROUPS = ("train_step", "epoch")  # groups with the `compile` axis
+EAGER = "eager"
 
 # The sweep's parametrize axes, in the order the report shows them.
 AXES = ("model", "device", "batch_size", "num_workers", "loader", "transform", "pin_memory", "amp",
-        "channels_last")
+        "channels_last", "compile")
 NUMERIC_AXES = ("batch_size", "num_workers")
 BOOLEAN_AXES = ("pin_memory", "amp", "channels_last")
 
@@ -72,7 +78,7 @@ COLUMNS = (
     "trust_level", "trust_reasons", "other_cpu_pct",
     "flops_per_image", "achieved_tflops", "peak_tflops", "fraction_of_peak",
     "epoch_images", "epoch_seconds", "full_epoch_seconds", "full_epoch_projected",
-    "eval_accuracy", "train_loss", "first_batch_seconds", "peak_mem_mib",
+    "eval_accuracy", "train_loss", "first_batch_seconds", "peak_mem_mib", "compile_seconds", "recompiles",
     "energy_j", "energy_j_per_round", "images_per_joule", "joules_per_epoch",
     "price_per_hour", "cpu_threads", "cpu_brand", "gpu_name",
     "data_source", "profile", "preset", "throttle_reasons", "timeline_points", "cifarbench",
@@ -85,7 +91,8 @@ COLUMNS = (
 _EXTRA_NUMBERS = (
     "images_per_round", "images_per_sec", "flops_per_image", "achieved_tflops", "epoch_images",
     "epoch_seconds", "full_epoch_seconds", "eval_accuracy", "train_loss", "first_batch_seconds",
-    "peak_mem_mib", "energy_j", "energy_j_per_round", "images_per_joule", "cpu_threads",
+    "peak_mem_mib", "energy_j", "energy_j_per_round", "images_per_joule", "cpu_threads", "compile_seconds",
+    "recompiles",
 )
 
 
@@ -133,6 +140,8 @@ def _row(record: Record) -> dict:
         return row
     for axis in AXES:
         row[axis] = params.get(axis)
+    if group in COMPILE_GROUPS and row["compile"] is None:
+        row["compile"] = EAGER  # recorded before the axis existed
     if group == "loader":
         # A loader case has no compute device; its batches land on data_device.
         row["device"] = info.get("data_device") or "cpu"
@@ -246,7 +255,7 @@ def _gpu_name(facts: dict, device: str | None) -> str | None:
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Numbers as float64 (NaN where absent); booleans as True/False/None; flags as bool."""
     text = {"machine", "file", "run_started", "group", "name", "fullname", "param", "params", "device",
-            "device_kind", "device_name", "model", "loader", "transform", "cpu_brand", "gpu_name",
+            "device_kind", "device_name", "model", "loader", "transform", "compile", "cpu_brand", "gpu_name",
             "data_source", "profile", "preset", "throttle_reasons", "trust_level", "gpm_reason", "scaling",
             "backend", "trace_file"}
     objects = {"trust_reasons", "rank_images_per_sec", "trace_top_ops"}
@@ -306,7 +315,7 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     rank = frame["group"].map({group: number for number, group in enumerate(GROUPS)})
     order = frame.assign(_ours=~frame["cifarbench"], _rank=rank).sort_values(
         ["_ours", "machine", "_rank", "group", "model", "device", "batch_size", "num_workers", "loader",
-         "transform", "name"],
+         "transform", "compile", "name"],
         kind="stable", na_position="last",
     )
     return order.drop(columns=["_ours", "_rank"]).reset_index(drop=True)
@@ -315,6 +324,11 @@ def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
 def ours(frame: pd.DataFrame) -> pd.DataFrame:
     """cifarbench's own rows."""
     return frame[frame["cifarbench"]]
+
+
+def eager(frame: pd.DataFrame) -> pd.DataFrame:
+    """The rows without torch.compile: eager cases, and every row of a group without the axis."""
+    return frame[frame["compile"].isna() | (frame["compile"] == EAGER)]
 
 
 def foreign(frame: pd.DataFrame) -> pd.DataFrame:

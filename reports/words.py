@@ -10,6 +10,7 @@ from reports import display as show
 from reports.advice import TUTORIAL_SETTINGS, Recommendation, WorkerPlateau
 from reports.cases import Case
 from reports.compare import Comparison
+from reports.compile import CompilePayoff
 from reports.costs import Cost
 from reports.scaling import ScalingPoint
 from reports.trust import MachineTrust
@@ -372,3 +373,27 @@ def accuracy_note(epochs: list[Case]) -> str | None:
     return (f"Eval accuracy near {show.fraction(CHANCE_ACCURACY)} (chance for ten classes) is what a freshly "
             f"initialised network scores after training on {trained}: these epochs were timed, not trained to "
             "convergence, so accuracy here only shows that the loop ran end to end, not how well it learns.")
+
+
+def compile_mode(mode: str) -> str:
+    """'torch.compile' for the default mode, 'torch.compile (max-autotune)' otherwise."""
+    return "torch.compile" if mode == "default" else f"torch.compile ({mode})"
+
+
+def compile_payoff(found: CompilePayoff) -> str:
+    """Whether and when torch.compile pays off, for the table's last column."""
+    if found.eager is None:
+        return "no eager case of this configuration to compare with"
+    if found.compile_seconds is None:
+        return "compile time not recorded"
+    if found.outcome == "not_judged":
+        if (found.compiled.recompiles or 0) > 0:
+            return (f"not judged: {show.plural(found.compiled.recompiles, 'recompile')} inside the timed rounds, "
+                    "so the rounds hold compile time")
+        return "not judged: measured while other processes used the CPU (invalid)"
+    same = " (within the rounds' spread)" if found.within_spread else ""
+    if found.outcome == "never":
+        return f"never: compiled runs at {show.times(found.speedup)} eager's speed{same}"
+    return (f"after {show.epochs(found.break_even_epochs)} epochs: {show.times(found.speedup)} eager's speed{same} "
+            f"saves {show.seconds(found.saved_seconds_per_epoch)} s an epoch against "
+            f"{show.duration(found.compile_seconds)} of compiling")

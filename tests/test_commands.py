@@ -136,6 +136,24 @@ def test_what_the_preset_leaves_out_is_listed_and_named_values_run(tmp_path):
     named = pytest_command("--benchmark", f"--bench-results={tmp_path}", "--bench-sweep", "standard",
                            "--bench-devices", "cpu", "--bench-batch-sizes", "4096",
                            "--bench-transforms", "tutorial,augmented", "--bench-no-preflight", "--co", "-q")
-    assert "bench_train_step[tutorial-cpu-bs4096-fp32-nchw]" in named.stdout
-    assert "bench_epoch[tutorial-cpu-tensor-augmented-bs4096-w0]" in named.stdout
+    assert "bench_train_step[tutorial-cpu-bs4096-fp32-nchw-eager]" in named.stdout
+    assert "bench_epoch[tutorial-cpu-tensor-augmented-bs4096-w0-eager]" in named.stdout
     assert "left out by the preset: cpu" not in named.stdout
+
+
+def test_the_compile_axis_is_in_the_ids_and_named_modes_run_everywhere(tmp_path):
+    quick = pytest_command("--benchmark", f"--bench-results={tmp_path}", "--bench-sweep", "quick",
+                           "--bench-devices", "cpu", "--bench-no-preflight", "--co", "-q")
+    assert quick.returncode == 0, quick.stderr
+    assert "bench_train_step[tutorial-cpu-bs128-fp32-nchw-compiled]" in quick.stdout
+    assert "bench_train_step[tutorial-cpu-bs4-fp32-nchw-compiled]" not in quick.stdout
+    assert "-compiled]" not in "".join(line for line in quick.stdout.splitlines() if "bench_epoch[" in line)
+    assert "left out by the preset: torch.compile (default) runs only in train_step cases at batch 128" in quick.stdout
+    named = pytest_command("--benchmark", f"--bench-results={tmp_path}", "--bench-sweep", "quick",
+                           "--bench-devices", "cpu", "--bench-compile", "default", "--bench-batch-sizes", "4",
+                           "--bench-no-preflight", "--co", "-q")
+    assert named.returncode == 0, named.stderr
+    assert "bench_train_step[tutorial-cpu-bs4-fp32-nchw-compiled]" in named.stdout
+    assert "bench_epoch[tutorial-cpu-pil-tutorial-bs4-w0-compiled]" in named.stdout
+    assert "-eager]" not in named.stdout
+    assert "left out by the preset: torch.compile" not in named.stdout

@@ -94,13 +94,66 @@ def test_the_smoke_preset_covers_every_group_with_the_tutorials_settings_and_a_l
     grid = default_grid("smoke")
     epochs = grid.cases("epoch")
     assert {"model": "tutorial", "device": "cpu", "loader": "pil", "transform": "tutorial", "batch_size": 4,
-            "num_workers": 2} in epochs
+            "num_workers": 2, "compile": "eager"} in epochs
     assert {"model": "tutorial", "device": "cuda:0", "loader": "device", "transform": "tutorial",
-            "batch_size": 16_384, "num_workers": 0} in epochs
+            "batch_size": 16_384, "num_workers": 0, "compile": "eager"} in epochs
     assert not [case for case in epochs if case["batch_size"] == 16_384 and case["loader"] != "device"]
     assert not [case for case in epochs if case["device"] == "cpu" and case["batch_size"] > 4]
     for group in ("loader", "forward", "train_step", "epoch"):
         assert grid.cases(group), group
+    # One compiled case: the train step of the first GPU at the large batch (the anchor's), fp32 NCHW.
+    compiled = [case for group in ("train_step", "epoch") for case in grid.cases(group) if case["compile"] != "eager"]
+    assert compiled == [{"model": "tutorial", "device": "cuda:0", "batch_size": 16_384, "amp": False,
+                         "channels_last": False, "compile": "default"}]
+
+
+def compiled_ids(grid, group: str) -> list[str]:
+    return [case_id(case) for case in grid.cases(group) if case["compile"] != "eager"]
+
+
+def test_the_quick_preset_compiles_one_train_step_on_the_cpu_and_says_so():
+    grid = grid_from_options("quick", devices="cpu")
+    assert compiled_ids(grid, "train_step") == ["tutorial-cpu-bs128-fp32-nchw-compiled"]
+    assert compiled_ids(grid, "epoch") == []
+    assert {case["compile"] for case in grid.cases("epoch")} == {"eager"}
+    assert any("torch.compile (default) runs only in train_step cases at batch 128" in note
+               for note in grid.left_out())
+
+
+def test_the_compile_axis_ends_the_ids_of_train_steps_and_epochs_and_leaves_other_groups_alone():
+    grid = grid_from_options("quick", devices="cpu", batch_sizes="128", loaders="device")
+    assert [case_id(case) for case in grid.cases("train_step")] == [
+        "tutorial-cpu-bs128-fp32-nchw-eager", "tutorial-cpu-bs128-fp32-nchw-compiled"]
+    assert [case_id(case) for case in grid.cases("epoch")] == ["tutorial-cpu-device-tutorial-bs128-w0-eager"]
+    for group in ("loader", "forward", "ddp"):
+        assert all("compile" not in case for case in grid.cases(group)), group
+
+
+def test_the_standard_preset_compiles_train_steps_and_device_pipeline_epochs():
+    grid = grid_from_options("standard", devices="cpu")
+    steps = grid.cases("train_step")
+    assert {case["compile"] for case in steps} == {"eager", "default"}
+    assert len(steps) == 2 * len([case for case in steps if case["compile"] == "eager"])
+    assert {case["loader"] for case in grid.cases("epoch") if case["compile"] == "default"} == {"device"}
+
+
+def test_the_full_preset_adds_max_autotune_on_cuda_only(one_gpu):
+    grid = default_grid("full")
+    modes = {(case["device"], case["compile"]) for case in grid.cases("train_step")}
+    assert ("cuda:0", "max-autotune") in modes
+    assert ("cpu", "max-autotune") not in modes
+    assert "compiled_max-autotune" in case_id({"compile": "max-autotune"})
+
+
+def test_named_compile_modes_run_in_every_train_step_and_epoch_case():
+    grid = grid_from_options("quick", devices="cpu", batch_sizes="4,16", compile_modes="default")
+    for group in ("train_step", "epoch"):
+        cases = grid.cases(group)
+        assert cases, group
+        assert {case["compile"] for case in cases} == {"default"}, group
+    assert not any("torch.compile" in note for note in grid.left_out())
+    both = grid_from_options("quick", devices="cpu", compile_modes="eager,default,eager")
+    assert {case["compile"] for case in both.cases("epoch")} == {"eager", "default"}
 
 
 @pytest.mark.parametrize(("options", "message"), [
@@ -113,6 +166,7 @@ def test_the_smoke_preset_covers_every_group_with_the_tutorials_settings_and_a_l
     ({"devices": "tpu"}, "--bench-devices: 'tpu' is not a device"),
     ({"devices": ","}, "--bench-devices is empty"),
     ({"epoch_images": 0}, "--bench-epoch-images: 0 must be at least 1"),
+    ({"compile_modes": "jit"}, "--bench-compile: 'jit' is not one of: eager, default, max-autotune"),
 ])
 def test_invalid_options_name_the_option_and_the_valid_values(options, message):
     options = {"preset": "quick", **options}

@@ -149,7 +149,7 @@ def test_ctrl_c_in_a_timed_round_keeps_what_was_measured_and_drops_the_cut_case(
     assert document["cifarbench"]["interrupted"] is True
     assert document["cifarbench"]["complete"] is False
     assert sorted(bench["name"] for bench in document["benchmarks"]) == [
-        "bench_forward[tutorial-cpu-bs16]", "bench_train_step[tutorial-cpu-bs16-fp32-nchw]"]
+        "bench_forward[tutorial-cpu-bs16]", "bench_train_step[tutorial-cpu-bs16-fp32-nchw-eager]"]
     [cut] = [case for case in document["cifarbench"]["cases"] if case["outcome"] == "interrupted"]
     assert cut["nodeid"].endswith("bench_ctrl_c")
 
@@ -204,6 +204,7 @@ def test_a_plain_run_collects_no_benchmark_case(project):
     (["--bench-models", "vgg"], "*--bench-models: 'vgg' is not one of: tutorial, resnet18*"),
     (["--bench-sample-interval", "0"], "*--bench-sample-interval: 0.0 must be a positive number*"),
     (["--bench-threads", "0"], "*--bench-threads: 0 must be at least 1*"),
+    (["--bench-compile", "jit"], "*--bench-compile: 'jit' is not one of: eager, default, max-autotune*"),
 ])
 def test_invalid_options_are_usage_errors(project, option, message):
     result = project.runpytest_inprocess("--benchmark", *option, "-p", "no:cacheprovider")
