@@ -96,6 +96,39 @@ GROUP_KEYS: dict[str, dict[str, str]] = {
         "batch_size": "images per batch",
         "overhead_ratio": "ratio: this (on) case's median round over the off case's, same run",
     },
+    # Data-parallel cases (bench/bench_ddp.py, bench/distributed.py); docs/ddp.md has the long form.
+    "ddp": {
+        "world_size": "count: ranks (processes) in the job",
+        "nnodes": "count: machines the ranks ran on",
+        "backend": "text: gloo or nccl",
+        "scaling": "text: weak (batch and images per rank) or strong (split across the ranks)",
+        "rank_batch_size": "images: batch per rank",
+        "global_batch_size": "images: batch over all ranks",
+        "transform": "text: the transform of the input pipeline",
+        "num_workers": "count: DataLoader workers of each rank",
+        "threads_per_rank": "count: torch threads of each rank",
+        "rank_images_per_round": "images: one rank, one round",
+        "rank_images_per_sec": "list of images/s by rank: each rank's images over its own median round",
+        "rank_round_seconds": "seconds, list by rank of lists by round; stats.data is their maximum per round",
+        "round_seconds_from": "text: whose seconds stats.data holds (the slowest rank)",
+        "rank_busy_seconds": "seconds, list by rank: median seconds a rank worked in a round before waiting",
+        "straggler_ratio": "ratio >= 1: the slowest rank's busy seconds over the median rank's",
+        "scaling_efficiency": "fraction: images_per_sec at N / (N x the one-rank images_per_sec), same sweep; "
+                              "null without a one-rank case",
+        "baseline_images_per_sec": "images/s: the one-rank figure it was divided by",
+        "no_ddp_images_per_sec": "images/s: one rank only, the same epochs on the bare model (no DDP wrapper)",
+        "allreduce_share": "fraction: median over ranks of the step share in gradient all-reduce not hidden "
+                           "by backward",
+        "rank_allreduce_share": "list of fractions by rank",
+        "allreduce_busbw_gb_per_s": "{message bytes: GB/s (1e9 bytes)}: all-reduce bus bandwidth, nccl-tests' "
+                                    "formula, the slowest rank's time",
+        "rank_hosts": "list of text by rank: where each rank ran",
+        "rank_devices": "list of text by rank: each rank's device",
+        "rank_peak_mem_mib": "MiB, list by rank: peak allocated memory (CUDA only)",
+        "timed_rounds": "count: the ranks' timed rounds",
+        "train_loss": "loss: mean over ranks of the last round's mean loss",
+        "data_source": "text: 'synthetic' or the real data set's folder",
+    },
     "sampler_overhead": {
         "sample_interval_s": "seconds: the sampler's period",
         "matrix_size": "count: rows = columns of the matmuls",
@@ -123,6 +156,8 @@ MACHINE_KEYS: dict[str, str] = {
     "backend": "{tf32_matmul, tf32_cudnn, cudnn_benchmark, float32_matmul_precision}",
     "price_per_hour": "money per hour: --bench-price-per-hour, or null",
     "peak_tflops": "{device: {dtype: TFLOP/s}}: measured square matmul, the practical peak",
+    "allreduce_busbw_gb_per_s": "{'<backend>:ws<N>': {message bytes: GB/s}}: all-reduce bus bandwidth between "
+                                "the ranks, from the ddp cases (nccl-tests' formula)",
     "preflight": "{other_cpu_pct: percent of one core, seconds, usable_cores, cpu_quota_cores, load_avg_1m, "
                  "busiest_others, gpu_other_processes, quiet: bool, message}: the machine before the first case",
 }
