@@ -24,7 +24,7 @@ from reports import tidy as tidy_stage
 from reports import words
 from reports.analysis import Analysis, analyse
 from reports.cases import cases as typed_cases
-from reports.display import Table, table
+from reports.columns import COLUMNS, Column, Table, table
 from reports.html import render
 from reports.load import Record
 from reports.prices import Prices
@@ -469,7 +469,7 @@ def _fold(records: list[dict], names: Sequence[str], foldable: Sequence[str]) ->
     for name in names:
         values = {show.text(record.get(name)) for record in records}
         if name in foldable and len(values) == 1:
-            said.append(f"{show.COLUMNS[name].header} {values.pop() or 'n/a'}")
+            said.append(f"{COLUMNS[name].header} {values.pop() or 'n/a'}")
         else:
             shown.append(name)
     return shown, [f"Every row: {', '.join(said)}."] if said else []
@@ -563,7 +563,7 @@ def _runs_table(all_runs: list[Run], frame: pd.DataFrame) -> Table:
              "params": f"{run.commit}{' (uncommitted changes)' if run.dirty else ''}" if run.commit else ""}
             for run in all_runs]
     found = table(rows, ["machine", "file", "started", "preset", "cases", "used", "params"], id="runs")
-    found.columns = [show.Column("commit", "sweep commit") if column.name == "params" else column
+    found.columns = [Column("commit", "sweep commit") if column.name == "params" else column
                      for column in found.columns]
     return found
 
