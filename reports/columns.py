@@ -195,3 +195,20 @@ def _sort_key(value: object) -> str:
         return repr(float(value))
     except (TypeError, ValueError):
         return ""
+
+
+def fold(records: list[dict], names: Sequence[str], foldable: Sequence[str]) -> tuple[list[str], list[str]]:
+    """(columns to show, notes): a `foldable` column whose every row agrees is said once, in a note."""
+    said, shown = [], []
+    for name in names:
+        values = {text(record.get(name)) for record in records}
+        if name in foldable and len(values) == 1:
+            said.append(f"{COLUMNS[name].header} {values.pop() or 'n/a'}")
+        else:
+            shown.append(name)
+    return shown, [f"Every row: {', '.join(said)}."] if said else []
+
+
+def money_formats(currency: str | None) -> dict[str, Callable]:
+    """`table`'s `formats` for the money columns: amounts in `currency` (the prices file's)."""
+    return {name: (lambda value: money(value, currency)) for name in ("cost_per_epoch", "price_per_hour")}
