@@ -5,7 +5,7 @@ One process per device, launched by torchrun's engine (`elastic_launch`): NCCL b
 cores // world size threads). Weak scaling keeps the batch and the images per rank; strong
 scaling splits them across the ranks.
 
-Timed, by the ranks themselves (bench/distributed.py): each round is one epoch of the preset's
+Timed, by the ranks themselves (bench/distributed/rank.py): each round is one epoch of the preset's
 images per rank, opened and closed by a barrier of all ranks (devices synchronized), so a round
 lasts until the slowest rank is done. pytest-benchmark gets, per round, the slowest rank's
 seconds. Not timed: starting the processes, building the data and the model, the warm-up

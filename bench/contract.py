@@ -96,7 +96,7 @@ GROUP_KEYS: dict[str, dict[str, str]] = {
         "batch_size": "images per batch",
         "overhead_ratio": "ratio: this (on) case's median round over the off case's, same run",
     },
-    # Data-parallel cases (bench/bench_ddp.py, bench/distributed.py); docs/ddp.md has the long form.
+    # Data-parallel cases (bench/bench_ddp.py, bench/distributed/); docs/ddp.md has the long form.
     "ddp": {
         "world_size": "count: ranks (processes) in the job",
         "nnodes": "count: machines the ranks ran on",
