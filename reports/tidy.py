@@ -59,7 +59,7 @@ UTILIZATION_METRICS = (
 )
 # GPM's metrics (percent), over the timed rounds: bench/sampling/gpm.py.
 GPM_METRICS = ("sm_active_pct", "sm_occupancy_pct", "tensor_active_pct", "dram_bw_util_pct")
-# A ddp case's own facts (bench/distributed.py `summarize`).
+# A ddp case's own facts (bench/distributed/gather.py `summarize`).
 DDP_COLUMNS = ("scaling", "world_size", "nnodes", "backend", "rank_images_per_sec", "scaling_efficiency",
                "baseline_images_per_sec", "straggler_ratio", "allreduce_share")
 UTILIZATION_STATS = ("mean", "p95", "max")
