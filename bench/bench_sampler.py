@@ -17,6 +17,7 @@ import pytest
 import torch
 
 from bench.sampling import Sampler
+from bench.trust import assess
 
 ROUNDS = 30
 MATRIX_SIZE = 512
@@ -55,3 +56,7 @@ def bench_sampler_overhead(benchmark, sweep, sampler):
         info["sampler_wall_seconds"] = sampled.facts.wall_seconds
         info["sampler_samples"] = sampled.facts.samples
         info["utilization"] = sampled.summary
+    if not benchmark.disabled:
+        # The same verdict as every case (the off case has no sampler: its rounds' spread only).
+        other_cpu_pct = info.get("utilization", {}).get("other_cpu_pct", {}).get("mean")
+        info["trust"] = assess(list(benchmark.stats.stats.data), other_cpu_pct).as_dict()

@@ -138,6 +138,9 @@ class Grid:
     ddp_loaders: tuple[str, ...] = ("tensor",)
     ddp_scalings: tuple[str, ...] = ("weak",)
     ddp_rank_images: int = 2_048
+    # Models the ddp group runs on the CPU unless --bench-models names others: ResNet-18 at
+    # about 55 images/s on two cores makes one gloo case of 8,192 images a rank take 10 minutes.
+    ddp_cpu_models: tuple[str, ...] | None = ("tutorial",)
 
     def cases(self, group: str) -> list[dict]:
         """The parameter combinations of a group, impossible ones and the preset's trims left out.
@@ -172,6 +175,9 @@ class Grid:
                     continue
                 if case.get("scaling") == "strong" and case["world_size"] == 1:
                     continue  # the same work as weak scaling on one rank: its baseline
+                if (group == "ddp" and device == "cpu" and self.ddp_cpu_models is not None
+                        and "models" not in self.explicit and case["model"] not in self.ddp_cpu_models):
+                    continue
                 if self._trimmed(case, device):
                     continue
                 if self.compile_trim and "compile_modes" not in self.explicit and self.compile_trim.trims(case, group):
@@ -190,6 +196,10 @@ class Grid:
     def left_out(self) -> list[str]:
         """What the preset trims, in sentences for the start of the sweep (named axes are never trimmed)."""
         notes = []
+        slow = [model for model in self.models if self.ddp_cpu_models is not None and model not in self.ddp_cpu_models]
+        if slow and "models" not in self.explicit and "cpu" in self.devices and self.world_sizes.get("cpu"):
+            notes.append(f"ddp on the CPU runs {', '.join(self.ddp_cpu_models)} only ({', '.join(slow)} takes "
+                         "minutes a case there); name models with --bench-models to run them")
         if len(self.transforms) > 1 and "transforms" not in self.explicit:
             notes.append(f"epoch cases use the transform {self.transforms[0]!r} only "
                          f"(name them with --bench-transforms {','.join(self.transforms)} to time them all)")

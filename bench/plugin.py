@@ -214,6 +214,12 @@ def pytest_generate_tests(metafunc):
     if missing:
         raise pytest.UsageError(f"{metafunc.definition.nodeid}: group {group!r} needs arguments {missing}")
     cases = session.sweep.grid.cases(group)
+    if not cases:  # say why, rather than pytest's "got empty parameter set"
+        reason = (f"the {session.sweep.grid.preset} preset has no {group} case for this machine's devices "
+                  f"({', '.join(session.sweep.grid.devices)}) and the axes asked for")
+        metafunc.parametrize(",".join(axes), [pytest.param(*[None] * len(axes), id="none",
+                                                           marks=pytest.mark.skip(reason=reason))])
+        return
     metafunc.parametrize(
         ",".join(axes), [tuple(case[axis] for axis in axes) for case in cases],
         ids=[case_id(case) for case in cases],

@@ -179,3 +179,11 @@ def test_case_ids_are_short_and_readable():
     assert case_id({"model": "tutorial", "device": "cpu", "loader": "pil", "batch_size": 4,
                     "num_workers": 2}) == "tutorial-cpu-pil-bs4-w2"
     assert case_id({"amp": True, "channels_last": False, "pin_memory": True}) == "bf16-nchw-pinned"
+
+
+def test_ddp_on_the_cpu_runs_the_small_model_unless_models_are_named():
+    grid = grid_from_options("standard", devices="cpu")
+    assert {case["model"] for case in grid.cases("ddp")} == {"tutorial"}
+    assert any("ddp on the CPU runs tutorial only" in note for note in grid.left_out())
+    named = grid_from_options("standard", devices="cpu", models="tutorial,resnet18")
+    assert {case["model"] for case in named.cases("ddp")} == {"tutorial", "resnet18"}
