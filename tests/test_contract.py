@@ -10,21 +10,11 @@ from pathlib import Path
 import pytest
 
 from bench.contract import FILE_KEYS, MACHINE_KEYS, documented_case_keys
-
-DATA = Path(__file__).parent / "data"
-RECORDED = DATA / "recorded"
+from tests.recorded import recorded_documents
 
 
 def recorded_files() -> list[Path]:
-    files = []
-    for path in sorted(RECORDED.glob("*.json")):
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
-            continue
-        if "preset" in document.get("cifarbench", {}):
-            files.append(path)
-    return files
+    return [path for path, document in recorded_documents() if "preset" in document.get("cifarbench", {})]
 
 
 @pytest.fixture(params=recorded_files(), ids=lambda path: path.name)

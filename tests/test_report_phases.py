@@ -20,10 +20,10 @@ from reports.analysis import analyse
 from reports.charts import phases_chart
 from reports.load import load_records
 from reports.report import build_report_data
+from tests.recorded import RECORDED, recorded_documents
 from tests.test_diagnosis import CPU, GPU, busy_cpu, epoch, loader, starved_gpu, step
 
 mpl.use("Agg")
-RECORDED = Path(__file__).parent / "data" / "recorded"
 
 
 def with_phases(case, input_wait, forward, backward, optimizer, copy=0.0, device_idle=None):
@@ -93,15 +93,8 @@ def test_the_stacked_bars_put_the_tutorials_settings_beside_the_best():
 
 
 def recorded_with_phases() -> list[Path]:
-    found = []
-    for path in sorted(RECORDED.glob("*.json")):
-        try:
-            document = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError:
-            continue
-        if any("phases" in bench.get("extra_info", {}) for bench in document.get("benchmarks", [])):
-            found.append(path)
-    return found
+    return [path for path, document in recorded_documents()
+            if any("phases" in bench.get("extra_info", {}) for bench in document.get("benchmarks", []))]
 
 
 def test_a_recorded_run_shows_where_the_time_goes_and_links_its_traces(tmp_path):
