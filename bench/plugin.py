@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import torch
 
+from bench.compat import alias_private_nodeid
 from bench.data import DataError, resolve_data_dir
 from bench.grid import DEFAULT_PRESET, GROUP_AXES, GridError, case_id, grid_from_options, usable_cores
 from bench.preflight import run_preflight
@@ -33,6 +34,8 @@ from bench.session import SweepSession
 from bench.sweep import Sweep
 
 CASE_FILE_PREFIX = "bench_"
+
+alias_private_nodeid()  # before pytest-benchmark's fixture reads it (bench.compat)
 
 
 def pytest_addoption(parser):
@@ -153,6 +156,10 @@ def pytest_configure(config):
     # A case that fails before its timed rounds never used the benchmark fixture; the
     # failure is its report, not a second error from pytest-benchmark's teardown warning.
     config.addinivalue_line("filterwarnings", "ignore:Benchmark fixture was not used at all")
+    # A sweep measures; a library's warning must not fail a case (torch 2.11's compiler warns
+    # a DeprecationWarning on first use, and pyproject.toml turns warnings into errors for the
+    # tests). Shown in pytest's warnings summary instead, once per place; -W error still wins.
+    config.addinivalue_line("filterwarnings", "default")
     # One line per case, so the progress line after it reads as part of it.
     config.option.verbose = max(config.option.verbose, 1)
     if config.getoption("bench_trace") and path is not None:
