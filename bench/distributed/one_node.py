@@ -17,6 +17,7 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import fields
 from pathlib import Path
 
 import psutil
@@ -123,10 +124,14 @@ def launch_main(spec: RunSpec, nproc: int, out: Path) -> int:
     from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
     from torch.distributed.launcher.api import LaunchConfig, elastic_launch
 
+    # Newer torch lets the launch wait less than its default 30 s for ranks to exit after
+    # SIGTERM; older releases (torch 2.11 on GPU images) have no such field and wait their own.
+    shutdown = ({"shutdown_timeout": 5} if "shutdown_timeout" in {field.name for field in fields(LaunchConfig)}
+                else {})
     config = LaunchConfig(
         min_nodes=1, max_nodes=1, nproc_per_node=nproc, run_id=str(uuid.uuid4()),
         rdzv_backend="c10d", rdzv_endpoint="127.0.0.1:0", local_addr="127.0.0.1",
-        max_restarts=0, monitor_interval=0.1, start_method="spawn", shutdown_timeout=5,
+        max_restarts=0, monitor_interval=0.1, start_method="spawn", **shutdown,
     )
     try:
         results = elastic_launch(config, run_rank)(spec)
