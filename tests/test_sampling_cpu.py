@@ -78,19 +78,20 @@ def test_descendant_pids_from_the_kernels_children_lists(tmp_path):
 
 
 class FakeProcess:
-    def __init__(self, pid: int, user_s: float = 0.0, error: Exception | None = None):
+    def __init__(self, pid: int, user_s: float = 0.0, error: Exception | None = None, reaped_s: float = 0.0):
         self.pid = pid
         self.user_s = user_s
+        self.reaped_s = reaped_s  # its own children's, once it waited for them
         self.error = error
 
     def cpu_times(self):
         if self.error is not None:
             raise self.error
-        return SimpleNamespace(user=self.user_s, system=0.0)
+        return SimpleNamespace(user=self.user_s, system=0.0, children_user=self.reaped_s, children_system=0.0)
 
 
-def test_workers_that_vanish_or_deny_access_are_dropped():
-    processes = {pid: FakeProcess(pid) for pid in (11, 12, 13, 14)}
+def test_workers_are_read_whole_and_dropped_when_they_vanish_or_deny_access():
+    processes = {pid: FakeProcess(pid, user_s=1.0) for pid in (11, 12, 13, 14)}
     listed = [11, 12, 13, 14, 15]  # 15 exits before it can be opened
 
     def open_process(pid):
@@ -100,23 +101,41 @@ def test_workers_that_vanish_or_deny_access_are_dropped():
 
     workers = Workers(lambda: list(listed), open_process, budget=Budget(cpu_share=1.0))
     workers.relist_if_due(0.0)
-    assert workers.read(0.0) == (4, 0.0)  # first reading of a new pid primes it, counts nothing
+    assert workers.read() == (4, pytest.approx(4.0))  # each one's seconds since it started
 
     processes[11].error = psutil.NoSuchProcess(11)
     processes[12].error = psutil.ZombieProcess(12)
     processes[13].error = psutil.AccessDenied(13)
-    processes[14].user_s = 0.5
-    count, cpu_pct = workers.read(1.0)
-    assert count == 1
-    assert cpu_pct == pytest.approx(50.0)  # 0.5 s busy over 1 s
+    processes[14].user_s, processes[14].reaped_s = 1.5, 0.25  # with a child it waited for
+    assert workers.read() == (1, pytest.approx(1.75))
 
-    processes[16] = FakeProcess(16, user_s=7.0)  # a new worker: primed, not counted yet
+    processes[16] = FakeProcess(16, user_s=7.0)  # listed late: its whole time counts
     listed[:] = [14, 16]
     workers.relist_if_due(2.0)
-    processes[14].user_s = 1.5
-    assert workers.read(2.0) == (2, pytest.approx(100.0))
+    assert workers.read() == (2, pytest.approx(8.75))
 
 
+SPIN = "import time\nend = time.process_time() + {seconds}\nwhile time.process_time() < end: pass\n"
+
+
+def test_a_worker_that_starts_and_exits_between_listings_is_ours_not_another_programs():
+    """The tutorial's loaders start fresh workers every epoch; listing is budgeted. A child
+    that ran and was reaped between two listings is the tree's CPU, not another program's."""
+    never_again = functools.partial(CpuCounters, relist_cpu_share=1e-9)  # lists at the start only
+    with make_sampler(cpu=never_again, interval_s=0.05) as sampler:
+        wait_for(lambda: samples(sampler) >= 2, "2 samples")
+        subprocess.run([sys.executable, "-c", SPIN.format(seconds=1.0)], check=True)  # about 1 s of one core
+        before = samples(sampler)
+        wait_for(lambda: samples(sampler) >= before + 2, "2 samples after the child was reaped")
+    summary = sampler.result().summary
+    assert sampler.result().timeline["workers_count"][-1] == 0  # never listed
+    duration_s = summary["workers_cpu_pct"]["n"] * 0.05
+    workers_cpu_s = summary["workers_cpu_pct"]["mean"] / 100.0 * duration_s
+    assert workers_cpu_s > 0.8, summary["workers_cpu_pct"]  # the child's second of CPU, counted once reaped
+    # Over the window (exact means from the counters at its ends), what the child used is not
+    # another program's; the samples before it was reaped showed it as another program's.
+    assert summary["other_cpu_pct"]["max"] > 50.0, summary["other_cpu_pct"]
+    assert summary["other_cpu_pct"]["mean"] < 0.5 * summary["workers_cpu_pct"]["mean"], summary["other_cpu_pct"]
 
 
 def test_downsample_indices():

@@ -6,6 +6,16 @@ priming, and is not rounded (psutil rounds to 0.1). Process percents are of one 
 `top` shows them (a process busy on 4 cores reads 400); system and per-core percents are of
 their cores. `other_cpu_pct` is what processes outside the followed process tree used
 (percent of one core): the evidence that another program competed with the case for the cores.
+
+The tree's CPU is counted whole, whenever its processes are listed: the process's own time,
+every listed descendant's time since it started (with its own reaped children), and the time
+of descendants already reaped (the kernel adds it to the parent's `children_*` times when it
+waits for them). A DataLoader worker that starts and exits between two listings (listing is
+budgeted, and the tutorial's loaders start fresh workers every epoch) still counts as the
+tree's, in the sample where it is reaped, not as another program's. A sample can thus lump
+a worker's earlier seconds in (and the samples before it show them as another program's);
+the window's means of `workers_cpu_pct` and `other_cpu_pct` (`window_means`) come from the
+counters at the window's two ends and are exact.
 """
 
 from __future__ import annotations
@@ -15,7 +25,6 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 
 import psutil
 
@@ -45,10 +54,9 @@ def busy_pct(before: tuple[float, float], after: tuple[float, float]) -> float |
     return 100.0 * min(max(after[0] - before[0], 0.0), total_s) / total_s
 
 
-def process_busy_seconds(process: psutil.Process) -> float:
-    """User and system seconds of the process itself (its children are read apart)."""
-    times = process.cpu_times()
-    return times.user + times.system
+def reaped_children_seconds(times) -> float:
+    """User and system seconds of the children a process has waited for (0 where not reported)."""
+    return getattr(times, "children_user", 0.0) + getattr(times, "children_system", 0.0)
 
 
 def descendant_pids(pid: int, proc: str = "/proc") -> list[int]:
@@ -106,13 +114,6 @@ def default_lister(process: psutil.Process) -> Callable[[], list[int]]:
     return (kernel_lister if PROC_CHILDREN else psutil_lister)(process)
 
 
-@dataclass
-class _Tracked:
-    process: psutil.Process
-    busy_s: float | None = None  # None until the first read: its first delta is next sample's
-    read_s: float = 0.0
-
-
 class Workers:
     """The descendants of one process (DataLoader workers), followed by pid across samples.
 
@@ -124,7 +125,7 @@ class Workers:
                  budget: Budget | None = None):
         self._list_pids = list_pids
         self._open_process = open_process
-        self._tracked: dict[int, _Tracked] = {}
+        self._tracked: dict[int, psutil.Process] = {}
         self._budget = budget or Budget()
 
     def relist_if_due(self, now_s: float) -> None:
@@ -137,26 +138,28 @@ class Workers:
             known = self._tracked.get(pid)
             if known is None:
                 try:
-                    known = _Tracked(self._open_process(pid))
+                    known = self._open_process(pid)
                 except (psutil.NoSuchProcess, psutil.AccessDenied):  # gone already
                     continue
             tracked[pid] = known
         self._tracked = tracked
         self._budget.spent(now_s, time.thread_time() - started_cpu_s)
 
-    def read(self, now_s: float) -> tuple[int, float]:
-        """(live workers, their summed CPU percent of one core since the last sample)."""
-        total_pct = 0.0
+    def read(self) -> tuple[int, float]:
+        """(live workers, their busy seconds since each started, with their reaped children).
+
+        A worker that has exited is dropped: its seconds are its parent's reaped-children
+        seconds from now on (`CpuCounters` reads the root's; a descendant's are in its own).
+        """
+        busy_s = 0.0
         for pid, worker in list(self._tracked.items()):
             try:
-                busy_s = process_busy_seconds(worker.process)
+                times = worker.cpu_times()
             except (psutil.NoSuchProcess, psutil.AccessDenied):  # exited between samples
                 del self._tracked[pid]
                 continue
-            if worker.busy_s is not None and now_s > worker.read_s:
-                total_pct += 100.0 * max(busy_s - worker.busy_s, 0.0) / (now_s - worker.read_s)
-            worker.busy_s, worker.read_s = busy_s, now_s
-        return len(self._tracked), total_pct
+            busy_s += times.user + times.system + reaped_children_seconds(times)
+        return len(self._tracked), busy_s
 
 
 class CpuCounters:
@@ -177,21 +180,44 @@ class CpuCounters:
         self._process: psutil.Process | None = None
         self._process_last: tuple[float, float] = (0.0, 0.0)
         self._workers: Workers | None = None
+        self._descendants_last: tuple[float, float] = (0.0, 0.0)  # (busy seconds, perf_counter)
+        # (machine's busy seconds on all cores, process's, descendants', perf_counter) at the
+        # window's start and at the latest reading: the exact means over the window.
+        self._window_start: tuple[float, float, float, float] | None = None
+        self._window_last: tuple[float, float, float, float] | None = None
 
     def start(self) -> None:
         """Baselines: every core's counters, the process's, and its current workers'."""
         self._cores_last = [busy_and_total_seconds(t) for t in psutil.cpu_times(percpu=True)]
         try:
             self._process = psutil.Process(self.pid)
-            self._process_last = (process_busy_seconds(self._process), time.perf_counter())
+            times = self._process.cpu_times()
         except (psutil.NoSuchProcess, psutil.AccessDenied) as error:
             self._process = None
             self._note(f"process metrics not recorded: pid {self.pid} ({type(error).__name__})")
             return
-        self._workers = Workers(self._lister(self._process), budget=Budget(self._relist_cpu_share))
         now_s = time.perf_counter()
-        self._workers.relist_if_due(now_s)
-        self._workers.read(now_s)  # baselines: a worker's first delta is the next sample's
+        self._process_last = (times.user + times.system, now_s)
+        self._workers = Workers(self._lister(self._process), budget=Budget(self._relist_cpu_share))
+        self._workers.relist_if_due(now_s)  # every descendant alive now: their past is before the window
+        _, workers_busy_s = self._workers.read()
+        self._descendants_last = (reaped_children_seconds(times) + workers_busy_s, now_s)
+        machine_busy_s = math.fsum(busy for busy, _ in self._cores_last)
+        self._window_start = (machine_busy_s, self._process_last[0], self._descendants_last[0], now_s)
+
+    def window_means(self) -> dict[str, float]:
+        """`workers_cpu_pct` and `other_cpu_pct` over the whole window so far, from the
+        counters at its two ends: exact where per-sample values lump late-counted workers."""
+        if self._window_start is None or self._window_last is None:
+            return {}
+        (machine0, process0, descendants0, t0), (machine1, process1, descendants1, t1) = (
+            self._window_start, self._window_last)
+        if t1 <= t0:
+            return {}
+        workers_pct = 100.0 * max(descendants1 - descendants0, 0.0) / (t1 - t0)
+        other_pct = 100.0 * max((machine1 - machine0) - (process1 - process0) - (descendants1 - descendants0),
+                                0.0) / (t1 - t0)
+        return {"workers_cpu_pct": workers_pct, "other_cpu_pct": other_pct}
 
     def read(self, row: dict[str, float]) -> float:
         """Add this sample's CPU metrics to `row`; returns the perf_counter time of the reading."""
@@ -212,25 +238,34 @@ class CpuCounters:
         if self._process is None:
             return now_s
         try:
-            busy_s = process_busy_seconds(self._process)
+            times = self._process.cpu_times()
             rss_bytes = self._process.memory_info().rss
         except (psutil.NoSuchProcess, psutil.AccessDenied) as error:
             self._note(f"process metrics stopped: pid {self.pid} ({type(error).__name__})")
             self._process = None
             return now_s
+        busy_s = times.user + times.system
         last_busy_s, last_s = self._process_last
         if now_s > last_s:
             row["proc_cpu_pct"] = 100.0 * max(busy_s - last_busy_s, 0.0) / (now_s - last_s)
         self._process_last = (busy_s, now_s)
         row["proc_rss_mib"] = rss_bytes / MIB
         self._workers.relist_if_due(now_s)
-        count, workers_pct = self._workers.read(now_s)
+        count, workers_busy_s = self._workers.read()
+        descendants_s = reaped_children_seconds(times) + workers_busy_s
+        last_descendants_s, last_s = self._descendants_last
+        self._descendants_last = (descendants_s, now_s)
         row["workers_count"] = float(count)
-        row["workers_cpu_pct"] = workers_pct
-        if system_pct is not None and "proc_cpu_pct" in row:
+        if now_s > last_s:
+            # Below zero for a sample when a worker has exited and is not reaped yet: clamped
+            # here; the window's mean (`window_means`) is exact.
+            row["workers_cpu_pct"] = 100.0 * max(descendants_s - last_descendants_s, 0.0) / (now_s - last_s)
+        if system_pct is not None and "proc_cpu_pct" in row and "workers_cpu_pct" in row:
             # What the rest of the machine used, in percent of one core: every core's busy
-            # time less this process tree's. Counters are read microseconds apart, so the
-            # difference can dip below zero by a rounding; clamped.
+            # time less this process tree's. A worker counted late (listed or reaped after it
+            # ran) shows as another program's until then: clamped here, exact over the window.
             machine_pct = system_pct * len(pairs)
-            row["other_cpu_pct"] = max(machine_pct - row["proc_cpu_pct"] - workers_pct, 0.0)
+            row["other_cpu_pct"] = max(machine_pct - row["proc_cpu_pct"] - row["workers_cpu_pct"], 0.0)
+        if pairs:  # the same cores as the previous reading: comparable with the window's start
+            self._window_last = (math.fsum(busy for busy, _ in cores_now), busy_s, descendants_s, now_s)
         return now_s

@@ -248,8 +248,12 @@ class Sampler:
             throttle_reasons = tuple(self._throttle_reasons)
         gpm = dict(self._gpm_unavailable)
         gpm.update((gpu.index, gpu.gpm.reading) for gpu in self._gpus if gpu.gpm is not None)
+        summary = {name: summarize(values) for name, values in columns.items() if values}
+        for name, mean in self._cpu.window_means().items():  # exact where samples lump late counts
+            if name in summary:
+                summary[name]["mean"] = mean
         return SamplerResult(
-            summary={name: summarize(values) for name, values in columns.items() if values},
+            summary=summary,
             timeline=timeline,
             energy_j=self._energy_j(),
             throttle_reasons=throttle_reasons,
