@@ -156,10 +156,13 @@ def pytest_configure(config):
     # A case that fails before its timed rounds never used the benchmark fixture; the
     # failure is its report, not a second error from pytest-benchmark's teardown warning.
     config.addinivalue_line("filterwarnings", "ignore:Benchmark fixture was not used at all")
-    # A sweep measures; a library's warning must not fail a case (torch 2.11's compiler warns
-    # a DeprecationWarning on first use, and pyproject.toml turns warnings into errors for the
-    # tests). Shown in pytest's warnings summary instead, once per place; -W error still wins.
-    config.addinivalue_line("filterwarnings", "default")
+    # A sweep measures; a library's warning must not fail a case (on the H200 lease, torch
+    # 2.11's compiler warned a DeprecationWarning and a TF32 UserWarning, and pyproject.toml
+    # turns warnings into errors for the tests). Shown in pytest's warnings summary instead,
+    # once per place; the ini's `ignore` lines still apply after it, and -W error still wins.
+    ignored = [line for line in config.getini("filterwarnings") if line.strip().startswith("ignore")]
+    for line in ("default", *ignored):
+        config.addinivalue_line("filterwarnings", line)
     # One line per case, so the progress line after it reads as part of it.
     config.option.verbose = max(config.option.verbose, 1)
     if config.getoption("bench_trace") and path is not None:

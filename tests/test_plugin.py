@@ -193,6 +193,37 @@ def test_a_failing_case_is_reported_once(pytester, monkeypatch):
     assert document["benchmarks"] == []
 
 
+def test_a_librarys_warning_is_shown_and_does_not_fail_the_case(pytester, monkeypatch):
+    """Seen on the H200 lease: torch 2.11's compiler warns on first use; with pyproject.toml's
+    `filterwarnings = error` that failed the compiled case. The ini's ignores still hold."""
+    project = lay_out(pytester, monkeypatch, [], warnings_as_errors=True)
+    project.makeini(textwrap.dedent("""\
+        [pytest]
+        python_files = test_*.py bench_*.py
+        python_functions = test_* bench_*
+        filterwarnings =
+            error
+            ignore:an ignored warning:UserWarning
+        """))
+    project.makepyfile(bench_warns=textwrap.dedent("""\
+        import warnings
+
+        import pytest
+
+        @pytest.mark.benchmark(group="faults")
+        def bench_a_library_warns(benchmark):
+            def work():
+                warnings.warn("a library's deprecation", DeprecationWarning)
+                warnings.warn("an ignored warning", UserWarning)
+            benchmark.pedantic(work, rounds=2, iterations=1)
+            benchmark.extra_info["images_per_round"] = 1
+        """))
+    result = project.runpytest_subprocess(*TINY, timeout=300)
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*warnings summary*", "*DeprecationWarning: a library's deprecation*"])
+    result.stdout.no_fnmatch_line("*an ignored warning*")
+
+
 def test_a_plain_run_collects_no_benchmark_case(project):
     project.makepyfile(test_plain="def test_plain():\n    pass\n")
     result = project.runpytest_inprocess("-p", "no:cacheprovider")
