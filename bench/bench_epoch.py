@@ -6,6 +6,10 @@ and machines). By default a round is sized from the rate measured on a calibrati
 (`sized_epoch`): at least `MIN_BATCHES_PER_ROUND` batches and at least the preset's
 `epoch_round_seconds`, at most the whole 50,000-image epoch; where 20 batches would take
 longer than `MAX_ROUND_SECONDS`, whole batches for about that long instead (at least two).
+Where even the whole epoch is shorter than `epoch_round_seconds` (43 ms on an H200 with the
+device pipeline at batch 16,384), more rounds run instead, up to `MAX_EPOCH_ROUNDS`, so that
+the timed rounds add up to the preset's time: two 43 ms rounds say little about their spread,
+and the sampler (every 0.1 s) would see them once.
 A subset of the 50,000 is projected to a full epoch, labelled `projected`, with the images
 it was projected from in `epoch_images`. The epoch runs from the DataLoader (or the
 device-resident pipeline) through the copy to the device, forward, backward and the SGD
@@ -44,6 +48,8 @@ MIN_BATCHES_PER_ROUND = 20
 # about 14 s a batch): then whole batches for about this long, which already averages well.
 MAX_ROUND_SECONDS = 30.0
 MIN_SLOW_BATCHES = 2
+# Whole epochs shorter than the preset's round: more rounds, at most this many.
+MAX_EPOCH_ROUNDS = 50
 # Short passes that still start every worker and warm the allocator on fast configurations.
 WARM_IMAGES = 512
 
@@ -56,8 +62,19 @@ def batches_for(images_per_sec: float, batch_size: int, round_seconds: float) ->
     return max(MIN_BATCHES_PER_ROUND, math.ceil(round_seconds / batch_seconds))
 
 
-def sized_epoch(net, optimizer, batches, device, batch_size: int, round_seconds: float, max_images: int) -> int:
-    """Images for a default-sized epoch round: whole batches by `batches_for`, at most `max_images`.
+def rounds_for(images_per_sec: float, images: int, round_seconds: float, rounds: int) -> int:
+    """Rounds of `images` each: the preset's `rounds`, or more where a round is shorter than
+    `round_seconds`, so that they add up to `rounds * round_seconds` (the rule in the docstring)."""
+    projected_round_seconds = images / images_per_sec
+    if projected_round_seconds >= round_seconds:
+        return rounds
+    return min(MAX_EPOCH_ROUNDS, max(rounds, math.ceil(rounds * round_seconds / projected_round_seconds)))
+
+
+def sized_epoch(net, optimizer, batches, device, batch_size: int, round_seconds: float, max_images: int,
+                rounds: int) -> tuple[int, int]:
+    """Images per default-sized epoch round (whole batches by `batches_for`, at most
+    `max_images`) and how many rounds to time (`rounds_for`).
 
     A first pass (one batch, or 512 images) starts the workers and warms the device up; a
     second one (two batches, or 512 images) measures the rate the timed epochs are sized from.
@@ -71,7 +88,8 @@ def sized_epoch(net, optimizer, batches, device, batch_size: int, round_seconds:
     result = train_epoch(net, optimizer, batches, device, max_images=calibration_images)
     synchronize(device)  # host-device sync point
     images_per_sec = result.images / (time.perf_counter() - started)
-    return min(max_images, batches_for(images_per_sec, batch_size, round_seconds) * batch_size)
+    images = min(max_images, batches_for(images_per_sec, batch_size, round_seconds) * batch_size)
+    return images, rounds_for(images_per_sec, images, round_seconds, rounds)
 
 
 @pytest.mark.benchmark(group="epoch")
@@ -100,18 +118,19 @@ def bench_epoch(benchmark, request, sweep, model, device, loader, transform, bat
                 lambda: train_epoch(net, optimizer, train_batches, device, max_images=pass_images),
                 lambda: train_epoch(eager_net, optimizer, train_batches, device, max_images=pass_images), device)
             recompiles = Recompiles()
+        rounds = grid.epoch_rounds
         if benchmark.disabled:  # a smoke run: two batches, once
             epoch_images = min(epoch_images, MIN_SLOW_BATCHES * batch_size)
         elif grid.epoch_round_seconds is not None:
-            epoch_images = sized_epoch(net, optimizer, train_batches, device, batch_size,
-                                       grid.epoch_round_seconds, epoch_images)
+            epoch_images, rounds = sized_epoch(net, optimizer, train_batches, device, batch_size,
+                                               grid.epoch_round_seconds, epoch_images, rounds)
         results = []
         clock = phase_clock(device) if sweep.phases else None
 
         def one_epoch():
             results.append(train_epoch(net, optimizer, train_batches, device, max_images=epoch_images, clock=clock))
 
-        sampler = sweep.measure(benchmark, one_epoch, device, grid.epoch_rounds, recompiles=recompiles)
+        sampler = sweep.measure(benchmark, one_epoch, device, rounds, recompiles=recompiles)
         trace = None
         if sweep.trace_dir is not None and not benchmark.disabled:
             # After the timed rounds: the profiler slows what it records.

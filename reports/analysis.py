@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from reports.advice import Recommendation, recommendations
-from reports.cases import Case
+from reports.cases import Case, worst_trust
 from reports.compare import Comparison, comparisons
 from reports.compile import CompilePayoff, payoffs
 from reports.costs import Cost, costs, machine_prices
@@ -32,7 +32,17 @@ class Answer:
     rank: int | None
     recommendation: Recommendation
     cost: Cost | None
-    trust: MachineTrust
+    trust: MachineTrust  # the whole machine's, for its summary
+
+    @property
+    def figures_trust(self) -> str | None:
+        """The trust of the figures this row shows: its best epoch, and the tutorial's settings
+        its speed-up divides by. One invalid case elsewhere on the machine does not make them
+        doubtful (the machine's summary says it); None where the row has no figure."""
+        rec = self.recommendation
+        if rec.best is None:
+            return None
+        return worst_trust([rec.best.trust, rec.tutorial.trust if rec.tutorial is not None else None])
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,9 @@ def answer_table(analysis: Analysis) -> Table:
     for answer in analysis.answers:
         rec = answer.recommendation
         machine, device, model = rec.where
-        row = {"rank": answer.rank, "machine": machine, "trust": answer.trust.label, "device": device, "model": model}
+        trust = answer.figures_trust
+        row = {"rank": answer.rank, "machine": machine, "trust": trust or "not assessed", "device": device,
+               "model": model}
         if rec.best is None:
             row["configuration"] = "not ranked"
             row["limit"] = words.advice(rec, None)
@@ -86,12 +88,12 @@ def answer_table(analysis: Analysis) -> Table:
                        limit=words.limit(rec.verdict), speedup_vs_tutorial=rec.speedup_vs_tutorial,
                        cost_per_epoch=answer.cost.cost_per_epoch if answer.cost else None)
         rows.append(row)
-        attributes.append({"data-trust": answer.trust.level or "unknown"})
+        attributes.append({"data-trust": trust or "unknown"})
     ranked = "cost per epoch" if analysis.ranked_by == "cost" else "seconds per epoch"
     notes = [f"Ranked by {ranked}; the epoch is projected to 50,000 images from the images timed where fewer "
              "were timed."]
     names = ANSWER_COLUMNS
-    if all(answer.trust.level is None for answer in analysis.answers):
+    if all(answer.figures_trust is None for answer in analysis.answers):
         names = [name for name in names if name != "trust"]
         notes.append("Trust not assessed: these result files predate the harness's trust check.")
     result = table(rows, names, id="answer", formats=money_formats(analysis.currency), notes=notes)
