@@ -45,6 +45,7 @@ def bench_sampler_overhead(benchmark, sweep, sampler):
         matmuls_per_round=MATMULS_PER_ROUND,
         flops_per_round=2 * MATRIX_SIZE**3 * MATMULS_PER_ROUND,
     )
+    resolution_pct = None
     if sampler == "off":
         benchmark.pedantic(one_round, rounds=ROUNDS, warmup_rounds=1, iterations=1)
     else:
@@ -56,7 +57,9 @@ def bench_sampler_overhead(benchmark, sweep, sampler):
         info["sampler_wall_seconds"] = sampled.facts.wall_seconds
         info["sampler_samples"] = sampled.facts.samples
         info["utilization"] = sampled.summary
+        resolution_pct = sampled.other_cpu_resolution_pct
     if not benchmark.disabled:
         # The same verdict as every case (the off case has no sampler: its rounds' spread only).
         other_cpu_pct = info.get("utilization", {}).get("other_cpu_pct", {}).get("mean")
-        info["trust"] = assess(list(benchmark.stats.stats.data), other_cpu_pct).as_dict()
+        info["trust"] = assess(list(benchmark.stats.stats.data), other_cpu_pct,
+                               other_cpu_resolution_pct=resolution_pct).as_dict()

@@ -33,7 +33,9 @@ CASE_KEYS: dict[str, str] = {
     "energy_j_per_round": "joules: energy_j / rounds",
     "images_per_joule": "images/J: images over the timed rounds / energy_j",
     "trust": "{level: ok|noisy|invalid, reasons: [sentences], other_cpu_pct: percent of one core (mean over "
-             "the rounds), rounds_spread: (max - min) / median of the rounds' seconds, rounds: count, "
+             "the rounds), other_cpu_resolution_pct: how finely that is known, two standard deviations of the "
+             "cores' tick-counted time, percent of one core (None where not read), "
+             "rounds_spread: (max - min) / median of the rounds' seconds, rounds: count, "
              "images_timed: images over all rounds}; thresholds in bench/trust.py",
 }
 

@@ -154,17 +154,21 @@ class Sweep:
                 info["images_per_joule"] = images_per_joule(images_per_round * rounds, energy_j)
         info.update(facts)
         summary = info.get("utilization", {})
-        info["trust"] = self.trust(benchmark, summary, images_per_round, projected_batches).as_dict()
+        resolution_pct = sampled.other_cpu_resolution_pct if sampler is not None else None
+        info["trust"] = self.trust(benchmark, summary, images_per_round, projected_batches,
+                                   resolution_pct).as_dict()
 
     @staticmethod
-    def trust(benchmark, utilization: dict, images_per_round: float, projected_batches: int | None) -> Trust:
+    def trust(benchmark, utilization: dict, images_per_round: float, projected_batches: int | None,
+              other_cpu_resolution_pct: float | None = None) -> Trust:
         """The case's trust verdict from its rounds and what the sampler saw during them."""
         round_seconds = list(benchmark.stats.stats.data)
         other = utilization.get("other_cpu_pct", {}).get("mean")
         throttle = benchmark.extra_info.get("throttle_reasons", [])
         return assess(round_seconds, other, images_timed=images_per_round * len(round_seconds),
                       throttle_reasons=throttle, projected_batches=projected_batches,
-                      recompiles=benchmark.extra_info.get("recompiles") or 0)
+                      recompiles=benchmark.extra_info.get("recompiles") or 0,
+                      other_cpu_resolution_pct=other_cpu_resolution_pct)
 
     @staticmethod
     def rounds_done(benchmark) -> int:

@@ -14,9 +14,16 @@ import pytest
 
 from bench.sampling import cpu
 from bench.sampling.budget import Budget
-from bench.sampling.cpu import CpuCounters, Workers, descendant_pids, kernel_lister, psutil_lister
+from bench.sampling.cpu import (
+    CpuCounters,
+    Workers,
+    descendant_pids,
+    kernel_lister,
+    psutil_lister,
+    tick_resolution_pct,
+)
 from bench.sampling.stats import downsample_indices
-from tests.sampler_helpers import make_sampler, samples, wait_for
+from tests.sampler_helpers import make_sampler, run_for_samples, samples, wait_for
 
 
 def busy_child_with_grandchild() -> subprocess.Popen:
@@ -148,3 +155,24 @@ def test_downsample_indices():
     assert {b - a for a, b in itertools.pairwise(picks)} <= {5, 6}  # evenly spread
 
 
+
+
+def test_how_finely_other_cpu_is_known_from_tick_counted_cores():
+    def cores(count, busy_share, seconds):
+        return [(0.0, 0.0)] * count, [(busy_share * seconds, seconds)] * count
+
+    # The H200 lease: 16 busy cores over a 10 ms loader window cannot resolve a core of "other".
+    assert tick_resolution_pct(*cores(16, 1.0, 0.01), window_s=0.01, tick_s=0.01) == pytest.approx(
+        200 * (16 / 6) ** 0.5)
+    # Two busy cores over a second: about a percent (only the ends' rounding).
+    assert tick_resolution_pct(*cores(2, 1.0, 1.0), window_s=1.0, tick_s=0.01) == pytest.approx(
+        2 * (2 / 6) ** 0.5)
+    # Cores busy half the time are sampled at each tick: 16 of them over a second, about 40%.
+    assert tick_resolution_pct(*cores(16, 0.5, 1.0), window_s=1.0, tick_s=0.01) == pytest.approx(
+        2 * (16 * (25 + 1 / 6)) ** 0.5)
+
+
+def test_a_sampler_window_says_how_finely_its_other_cpu_is_known():
+    short = run_for_samples(make_sampler(interval_s=0.01), count=1).result()
+    long = run_for_samples(make_sampler(interval_s=0.05), count=10).result()
+    assert short.other_cpu_resolution_pct > long.other_cpu_resolution_pct > 0

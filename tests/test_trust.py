@@ -96,3 +96,16 @@ def test_the_preflight_names_a_busy_machine(busy_process):
     assert "other processes are using" in preflight.message
     assert "figures will be flagged" in preflight.message
     assert preflight.as_dict()["usable_cores"] >= 1
+
+
+def test_other_cpu_counts_only_beyond_how_finely_it_is_known():
+    rounds = [1.0, 1.01, 1.0]
+    # The H200 lease's loader case: 125% of a core read over a 10 ms window of 16 cores.
+    unresolved = assess(rounds, other_cpu_pct=124.5, other_cpu_resolution_pct=327.0)
+    assert unresolved.level == "ok", unresolved.reasons
+    assert unresolved.other_cpu_resolution_pct == 327.0
+    busy = assess(rounds, other_cpu_pct=180.0, other_cpu_resolution_pct=2.0)
+    assert busy.level == "invalid"
+    assert "180% \u00b1 2% of a core" in busy.reasons[0]
+    edge = assess(rounds, other_cpu_pct=55.0, other_cpu_resolution_pct=10.0)
+    assert edge.level == "noisy"  # at least 45%: busy, not proven invalid

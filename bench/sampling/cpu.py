@@ -16,6 +16,13 @@ tree's, in the sample where it is reaped, not as another program's. A sample can
 a worker's earlier seconds in (and the samples before it show them as another program's);
 the window's means of `workers_cpu_pct` and `other_cpu_pct` (`window_means`) come from the
 counters at the window's two ends and are exact.
+
+How finely `other_cpu_pct` is known: the kernel charges each core's time by clock ticks (10 ms
+at USER_HZ 100), so a core's busy time over a window is a count of ticks, off by up to a tick
+at each end and, for a core busy part of the time, a sample of its state at each tick. The
+process tree's own time is exact. `other_cpu_resolution_pct` is two standard deviations of
+that count over all cores, in percent of one core: on the H200 lease's 16 cores, a loader case
+timed over 10 ms read "other processes used 125% of a core" from this noise alone.
 """
 
 from __future__ import annotations
@@ -24,13 +31,14 @@ import math
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import psutil
 
 from bench.sampling.budget import EXPENSIVE_READ_CPU_SHARE, Budget
 
 MIB = 2**20
+TICK_SECONDS = 1.0 / (os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)
 BUSY_CORE_PCT = 50.0  # a core counts in `cpu_cores_busy` above this
 CPU_METRICS = ("cpu_pct", "cpu_core_pct_max", "cpu_core_pct_mean", "cpu_cores_busy", "proc_cpu_pct",
                "proc_rss_mib", "workers_cpu_pct", "workers_count", "other_cpu_pct")
@@ -114,6 +122,19 @@ def default_lister(process: psutil.Process) -> Callable[[], list[int]]:
     return (kernel_lister if PROC_CHILDREN else psutil_lister)(process)
 
 
+def tick_resolution_pct(cores_start: Sequence[tuple[float, float]], cores_end: Sequence[tuple[float, float]],
+                        window_s: float, tick_s: float = TICK_SECONDS) -> float:
+    """Two standard deviations of the cores' tick-counted busy seconds between two readings of
+    (busy, total) seconds per core, in percent of one core over `window_s` (module docstring)."""
+    variance_ticks2 = 0.0
+    for (busy0, total0), (busy1, total1) in zip(cores_start, cores_end, strict=True):
+        ticks = (total1 - total0) / tick_s
+        busy_share = min(max((busy1 - busy0) / (total1 - total0), 0.0), 1.0) if total1 > total0 else 0.0
+        # Sampling at each tick (binomial), plus a tick's rounding at each end (uniform).
+        variance_ticks2 += ticks * busy_share * (1.0 - busy_share) + 2.0 / 12.0
+    return 100.0 * 2.0 * math.sqrt(variance_ticks2) * tick_s / window_s
+
+
 class Workers:
     """The descendants of one process (DataLoader workers), followed by pid across samples.
 
@@ -185,6 +206,7 @@ class CpuCounters:
         # window's start and at the latest reading: the exact means over the window.
         self._window_start: tuple[float, float, float, float] | None = None
         self._window_last: tuple[float, float, float, float] | None = None
+        self._window_cores: tuple[list[tuple[float, float]], list[tuple[float, float]]] | None = None
 
     def start(self) -> None:
         """Baselines: every core's counters, the process's, and its current workers'."""
@@ -204,6 +226,7 @@ class CpuCounters:
         self._descendants_last = (reaped_children_seconds(times) + workers_busy_s, now_s)
         machine_busy_s = math.fsum(busy for busy, _ in self._cores_last)
         self._window_start = (machine_busy_s, self._process_last[0], self._descendants_last[0], now_s)
+        self._window_cores = (self._cores_last, self._cores_last)
 
     def window_means(self) -> dict[str, float]:
         """`workers_cpu_pct` and `other_cpu_pct` over the whole window so far, from the
@@ -217,7 +240,17 @@ class CpuCounters:
         workers_pct = 100.0 * max(descendants1 - descendants0, 0.0) / (t1 - t0)
         other_pct = 100.0 * max((machine1 - machine0) - (process1 - process0) - (descendants1 - descendants0),
                                 0.0) / (t1 - t0)
-        return {"workers_cpu_pct": workers_pct, "other_cpu_pct": other_pct}
+        means = {"workers_cpu_pct": workers_pct, "other_cpu_pct": other_pct}
+        resolution_pct = self.other_resolution_pct(t1 - t0)
+        if resolution_pct is not None:
+            means["other_cpu_resolution_pct"] = resolution_pct
+        return means
+
+    def other_resolution_pct(self, window_s: float) -> float | None:
+        """`tick_resolution_pct` of this window's cores; None before a reading."""
+        if self._window_cores is None or window_s <= 0:
+            return None
+        return tick_resolution_pct(*self._window_cores, window_s)
 
     def read(self, row: dict[str, float]) -> float:
         """Add this sample's CPU metrics to `row`; returns the perf_counter time of the reading."""
@@ -266,6 +299,7 @@ class CpuCounters:
             # ran) shows as another program's until then: clamped here, exact over the window.
             machine_pct = system_pct * len(pairs)
             row["other_cpu_pct"] = max(machine_pct - row["proc_cpu_pct"] - row["workers_cpu_pct"], 0.0)
-        if pairs:  # the same cores as the previous reading: comparable with the window's start
+        if self._window_cores is not None and len(cores_now) == len(self._window_cores[0]):  # same cores
             self._window_last = (math.fsum(busy for busy, _ in cores_now), busy_s, descendants_s, now_s)
+            self._window_cores = (self._window_cores[0], cores_now)
         return now_s

@@ -118,7 +118,8 @@ class SamplerResult:
     downsampled to the sampler's `max_points`. `energy_j`: the GPUs' energy over the window
     (None unless every GPU's counter was read at both ends). `throttle_reasons`: clock event
     reasons seen, as names (`gpuN:` before each when several GPUs). `gpm`: {CUDA index:
-    GpmReading}, empty for a CPU-only sampler.
+    GpmReading}, empty for a CPU-only sampler. `other_cpu_resolution_pct`: how finely the
+    window's `other_cpu_pct` mean is known (bench.sampling.cpu), None where not read.
     """
 
     summary: dict[str, dict[str, float]]
@@ -127,6 +128,7 @@ class SamplerResult:
     throttle_reasons: tuple[str, ...]
     facts: SamplerFacts
     gpm: dict[int, GpmReading]
+    other_cpu_resolution_pct: float | None = None
 
     def gpm_json(self) -> dict | None:
         """`extra_info["gpm"]`: the one GPU's reading, or {str(index): reading} for several; None without GPUs."""
@@ -249,7 +251,9 @@ class Sampler:
         gpm = dict(self._gpm_unavailable)
         gpm.update((gpu.index, gpu.gpm.reading) for gpu in self._gpus if gpu.gpm is not None)
         summary = {name: summarize(values) for name, values in columns.items() if values}
-        for name, mean in self._cpu.window_means().items():  # exact where samples lump late counts
+        window = self._cpu.window_means()
+        resolution_pct = window.pop("other_cpu_resolution_pct", None)
+        for name, mean in window.items():  # exact where samples lump late counts
             if name in summary:
                 summary[name]["mean"] = mean
         return SamplerResult(
@@ -259,6 +263,7 @@ class Sampler:
             throttle_reasons=throttle_reasons,
             facts=facts,
             gpm=dict(sorted(gpm.items())),
+            other_cpu_resolution_pct=resolution_pct if "other_cpu_pct" in summary else None,
         )
 
     def _energy_j(self) -> float | None:
