@@ -711,6 +711,10 @@ def scaling(points: Sequence[ScalingPoint]) -> Chart:
     if not known:
         return Chart("scaling", title, sentence, None,
                      "no data-parallel case has a one-rank case of its configuration on its machine")
+    if max(point.world_size for point in known) < 2:  # one GPU: a single point at 100% says nothing
+        return Chart("scaling", title, sentence, None,
+                     "every data-parallel case ran one rank (one device): nothing to scale; the table gives "
+                     "its DDP overhead")
     # The machines with the highest throughput at their largest world size, as the line charts keep theirs.
     best = {}
     for point in known:

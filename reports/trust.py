@@ -8,6 +8,7 @@ are "not assessed".
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -23,7 +24,7 @@ class MachineTrust:
     machine: str
     level: str | None  # ok, noisy, invalid; None: not assessed
     counts: dict[str, int] = field(default_factory=dict)
-    reasons: tuple[str, ...] = field(default_factory=tuple)  # distinct, most frequent first
+    reasons: tuple[str, ...] = field(default_factory=tuple)  # one per kind, the most frequent kind first
     preflight: str | None = None  # the preflight's message when the machine was not quiet
     epochs_all_invalid: bool = False
     cases: int = 0
@@ -37,17 +38,32 @@ def machine_trust(machine: str, cases: Sequence[Case], preflight: dict | None = 
     """The trust of `machine` from its cases and its preflight check."""
     mine = [case for case in cases if case.config.machine == machine]
     counts: dict[str, int] = {}
-    reasons: dict[str, int] = {}
+    kinds: dict[str, list[str]] = {}
     for case in mine:
         if case.trust:
             counts[case.trust] = counts.get(case.trust, 0) + 1
         if case.trust in ("noisy", "invalid"):
             for reason in case.trust_reasons:
-                reasons[reason] = reasons.get(reason, 0) + 1
-    ordered = sorted(reasons, key=lambda reason: -reasons[reason])[:MAX_REASONS]
+                kinds.setdefault(_kind(reason), []).append(reason)
+    ordered = [_worst_of(found) for found in sorted(kinds.values(), key=len, reverse=True)[:MAX_REASONS]]
     message = None
     if isinstance(preflight, dict) and preflight.get("quiet") is False and preflight.get("message"):
         message = str(preflight["message"])
     epochs = [case for case in mine if case.group == "epoch"]
     return MachineTrust(machine, worst_trust([case.trust for case in mine]), counts, tuple(ordered), message,
                         bool(epochs) and all(case.invalid for case in epochs), len(mine))
+
+
+def _kind(reason: str) -> str:
+    """A reason with its numbers left out: 'the rounds spread 14% ...' and '... 17% ...' are one kind."""
+    return re.sub(r"\d[\d,.]*", "#", reason)
+
+
+def _worst_of(reasons: list[str]) -> str:
+    """One kind's reasons as one: the one with the largest first figure, and how many cases gave it."""
+    def first_figure(reason: str) -> float:
+        found = re.search(r"\d[\d,]*(?:\.\d+)?", reason)
+        return float(found.group().replace(",", "")) if found else 0.0
+
+    worst = max(reasons, key=first_figure).rstrip(".")
+    return worst if len(reasons) == 1 else f"{worst} (the worst of {len(reasons)} cases)"

@@ -76,13 +76,19 @@ class Thresholds:
     #   and busy with the model nearly all the time (a pipeline that never made the step wait
     #   would gain at most 1.11x);
     # - balanced otherwise (some waiting, or copies and per-step overhead take a real share).
+    # - launch-bound, on a GPU, instead of compute-bound or balanced, when the GPU ran kernels
+    #   less than gpu_waiting_pct of the epoch (NVML): the phases are CUDA-event spans, which
+    #   hold the gaps while the host issues the next kernels, so "computing" then means the
+    #   host's per-step Python and kernel launches, not the GPU's arithmetic. Seen on the H200
+    #   lease: the tutorial's settings (batch 4) computed 86% of each step with the GPU running
+    #   kernels 9.5% of the time.
     phase_input_bound: float = 0.25
     phase_compute_wait: float = 0.10
     phase_compute: float = 0.80
 
 
 THRESHOLDS = Thresholds()
-VERDICTS = ("input-bound", "compute-bound", "balanced", "unknown")
+VERDICTS = ("input-bound", "launch-bound", "compute-bound", "balanced", "unknown")
 
 
 @dataclass(frozen=True)
@@ -184,12 +190,15 @@ def verdict(epoch: Case, ceilings: Ceilings, thresholds: Thresholds = THRESHOLDS
         return from_ceilings
     if wait >= thresholds.phase_input_bound:
         found = "input-bound"
+    elif (epoch.config.cuda and epoch.gpu_util_pct_mean is not None
+          and epoch.gpu_util_pct_mean < thresholds.gpu_waiting_pct):
+        found = "launch-bound"
     elif wait < thresholds.phase_compute_wait and compute >= thresholds.phase_compute:
         found = "compute-bound"
     else:
         found = "balanced"
     reasons = ["phases"]
-    if from_ceilings.verdict not in (found, "unknown"):
+    if from_ceilings.verdict not in (found, "unknown") and found != "launch-bound":  # no ceiling tells it
         reasons.append("ceilings_disagree")
     return replace(from_ceilings, verdict=found, reasons=tuple(reasons), source="phases",
                    ceiling_verdict=from_ceilings.verdict)

@@ -39,13 +39,19 @@ def trust_line(trust: MachineTrust) -> str:
     if trust.preflight:
         reasons.insert(0, trust.preflight)
     if reasons:
-        line += ". " + " ".join(_sentence(reason) for reason in reasons)
+        line += ". " + " ".join(_sentence(reason[:1].upper() + reason[1:]) for reason in reasons)
     return line
 
 
 def strip_prefix(text: str, prefix: str) -> str:
     """`text` without `prefix` (a harness message's lead-in the report already says), ending unpunctuated."""
     return text.removeprefix(prefix).rstrip(".")
+
+
+def _clause(text: str) -> str:
+    """A reason as part of a sentence: 'The rounds spread 40%.' -> 'the rounds spread 40%'."""
+    text = text.strip().rstrip(".")
+    return text[:1].lower() + text[1:]
 
 
 def _sentence(text: str) -> str:
@@ -66,6 +72,8 @@ def limit(verdict: Verdict | None, thresholds: Thresholds = THRESHOLDS) -> str:
         wait = waiting(verdict.epoch)
         if verdict.verdict == "input-bound":
             return f"input: {wait}"
+        if verdict.verdict == "launch-bound":
+            return f"kernel launches: {launching(verdict.epoch)}"
         reached = f", {show.fraction(fraction)} of ceiling" if fraction is not None else ""
         if verdict.verdict == "compute-bound":
             return f"compute{reached}"
@@ -76,6 +84,12 @@ def limit(verdict: Verdict | None, thresholds: Thresholds = THRESHOLDS) -> str:
     if verdict.verdict == "compute-bound":
         return f"compute, {show.fraction(fraction)} of ceiling"
     return f"input and compute together, {show.fraction(fraction)} of ceiling"
+
+
+def launching(epoch: Case) -> str:
+    """'the GPU runs kernels 9.5% of the time, waiting on the host to issue them'."""
+    return (f"the GPU runs kernels {show.percent(epoch.gpu_util_pct_mean)} of the time, waiting on the host "
+            "to issue them (per-step Python and kernel launches); a larger batch gives each launch more work")
 
 
 def waiting(epoch: Case) -> str:
@@ -131,8 +145,10 @@ def evidence(verdict: Verdict, thresholds: Thresholds = THRESHOLDS) -> str:
     parts.append(f"epoch {show.rate_unit(epoch.images_per_sec)}{reached}")
     if fraction is not None and thresholds.ceiling_disagreement < fraction <= thresholds.ceiling_unreliable:
         parts.append("the epoch outran its step ceiling, so the ceiling is approximate")
-    if epoch.trust == "noisy" and epoch.rounds_spread is not None:
-        parts.append(f"noisy: its rounds spread over {show.fraction(epoch.rounds_spread)}")
+    if epoch.trust == "noisy":
+        parts.append("noisy: " + (show.joined([_clause(reason) for reason in epoch.trust_reasons])
+                                  if epoch.trust_reasons else
+                                  f"its rounds spread over {show.fraction(epoch.rounds_spread)}"))
     if verdict.loader_memory_note:
         parts.append(f"loader measured with {verdict.loader_memory_note} memory only")
     if verdict.device_input is not None:
@@ -180,6 +196,10 @@ def _reason(code: str, verdict: Verdict, thresholds: Thresholds) -> str:
     if code in ("not_measured", "outran", "unexplained"):
         return unknown_reason(verdict)
     if code == "phases":
+        if verdict.verdict == "launch-bound":
+            return (f"verdict from the in-epoch split and NVML: {waiting(verdict.epoch)}, "
+                    f"{show.fraction(verdict.epoch.compute_share)} is the steps' own work, and the GPU runs "
+                    f"kernels only {show.percent(verdict.epoch.gpu_util_pct_mean)} of the epoch's time")
         return (f"verdict from the in-epoch split: {waiting(verdict.epoch)}, "
                 f"{show.fraction(verdict.epoch.compute_share)} computes")
     if code == "ceilings_disagree":

@@ -6,17 +6,17 @@ tests/data holds small real files only:
 - `foreign_pytest_benchmark.json`: a plain pytest-benchmark run of an unrelated suite;
 - `broken_truncated.json`: the first part of a real result file, as a crash mid-write leaves it.
 
-No GPU machine made these files. The GPU-shaped code paths are driven by
-`make_gpu_document`, which builds GPU-like records in memory from a real CPU file and labels
-them as built; nothing built here is written to tests/data. The helpers are imported by the
-other test_report_* modules.
+- `recorded/h200-lease_*.json`: the `smoke` preset recorded by the harness on a lent NVIDIA
+  H200 (16 cores, torch 2.11, pytest-benchmark 5.2.3): the GPU machine of the report tests,
+  with its CPU cases beside its cuda:0 ones, real NVML, GPM and energy readings.
+
+The helpers are imported by the other test_report_* modules.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import math
 from pathlib import Path
 
 from reports.load import Record, records_from_document
@@ -25,8 +25,8 @@ DATA = Path(__file__).parent / "data"
 FOREIGN = DATA / "foreign_pytest_benchmark.json"
 BROKEN = DATA / "broken_truncated.json"
 XSS = "<script>alert(1)</script>"
-BUILT_GPU_LABEL = "built-gpu-shape"
-BUILT_GPU_FILE = "<built in tests/test_report_data.py: GPU-shaped, not measured>"
+GPU_FILE = DATA / "recorded" / "h200-lease_20261126T003056Z.json"
+GPU_LABEL = "h200-lease"
 
 
 def real_files() -> list[Path]:
@@ -40,67 +40,14 @@ def read_document(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def make_gpu_document(real: dict, label: str = BUILT_GPU_LABEL, gpm: dict | None = None) -> dict:
-    """A GPU-like machine's document built from a real CPU document, for GPU code paths.
-
-    The machine gets one GPU and its peaks; every forward, train_step and epoch case is
-    copied to `cuda:0` with a throughput that grows with the batch size, GPU utilization,
-    power and energy, and a timeline of 20 samples; epochs record `pin_memory=True`, as real
-    CUDA epochs do. The CPU cases stay as measured, so the
-    GPU-over-CPU speedup has its pairs. The numbers are made up: only their shapes matter.
-    `gpm`, when given, is written as every GPU case's `extra_info["gpm"]` as it is.
-    """
-    document = copy.deepcopy(real)
-    facts = document["machine_info"]["cifarbench"]
-    facts["label"] = label
-    facts["gpus"] = [{"index": 0, "name": "Built GPU", "memory_total_mib": 81_920.0, "driver": "000.00",
-                      "power_limit_w": 300.0}]
-    facts["peak_tflops"]["cuda:0"] = {"float32": 40.0, "bfloat16": 300.0}
-    facts["price_per_hour"] = 2.5
-    samples = 20
-    built = []
-    for benchmark in document["benchmarks"]:
-        params = benchmark.get("params") or {}
-        if benchmark.get("group") not in ("forward", "train_step", "epoch") or params.get("device") != "cpu":
-            continue
-        gpu = copy.deepcopy(benchmark)
-        gpu["params"]["device"] = "cuda:0"
-        gpu["name"] = gpu["name"].replace("-cpu-", "-cuda:0-")
-        gpu["fullname"] = gpu["fullname"].replace("-cpu-", "-cuda:0-")
-        info = gpu["extra_info"]
-        factor = 3.0 * math.sqrt(params["batch_size"])
-        info["images_per_sec"] *= factor
-        if "achieved_tflops" in info:
-            info["achieved_tflops"] *= factor
-        if "full_epoch_seconds" in info:
-            info["full_epoch_seconds"] /= factor
-        info["device_name"] = "Built GPU"
-        if gpu["group"] == "epoch":
-            info["pin_memory"] = True  # a real CUDA epoch pins host memory and records it
-        info["peak_mem_mib"] = 512.0
-        busy_pct = min(95.0, 20.0 + params["batch_size"] / 2)
-        utilization = info.setdefault("utilization", {})
-        utilization["gpu_util_pct"] = {"mean": busy_pct, "p50": busy_pct, "p95": busy_pct, "max": busy_pct,
-                                       "n": samples}
-        utilization["gpu_power_w"] = {"mean": 150.0, "p50": 150.0, "p95": 160.0, "max": 170.0, "n": samples}
-        info["timeline"] = {
-            "t_s": [index * 0.1 for index in range(samples)],
-            "gpu_util_pct": [busy_pct + 5 * math.sin(index) for index in range(samples)],
-            "cpu_pct": [50.0] * samples,
-            "workers_cpu_pct": [90.0] * samples,
-        }
-        if gpm is not None:
-            info["gpm"] = copy.deepcopy(gpm)
-        info["energy_j_per_round"] = 150.0 * gpu["stats"]["median"]
-        info["images_per_joule"] = info["images_per_round"] / info["energy_j_per_round"]
-        built.append(gpu)
-    document["benchmarks"].extend(built)
-    return document
+def gpu_document() -> dict:
+    """The H200's recorded smoke sweep (GPU_FILE), parsed afresh (callers may change it)."""
+    return read_document(GPU_FILE)
 
 
 def gpu_records() -> list[Record]:
-    """Records of a GPU-shaped machine built from the first real file (see make_gpu_document)."""
-    return records_from_document(make_gpu_document(read_document(real_files()[0])), BUILT_GPU_FILE)
+    """Records of the H200's recorded smoke sweep."""
+    return records_from_document(gpu_document(), GPU_FILE.name)
 
 
 def xss_document(real: dict) -> dict:
@@ -141,9 +88,15 @@ def test_broken_file_is_truncated_json():
     raise AssertionError(f"{BROKEN} should not parse")
 
 
-def test_gpu_builder_adds_cuda_cases_and_says_it_is_built():
+def test_the_gpu_file_is_a_real_h200_smoke_sweep():
+    document = gpu_document()
+    facts = document["machine_info"]["cifarbench"]
+    assert facts["label"] == GPU_LABEL
+    assert [gpu["name"] for gpu in facts["gpus"]] == ["NVIDIA H200"]
+    assert document["cifarbench"]["preset"] == "smoke"
+    assert document["cifarbench"]["complete"] is True
+    cases = {(bench["group"], bench["params"].get("device")) for bench in document["benchmarks"]}
+    assert {("epoch", "cpu"), ("epoch", "cuda:0"), ("train_step", "cuda:0"), ("ddp", "cuda")} <= cases
+    assert GPU_FILE.stat().st_size < 400_000
     records = gpu_records()
-    devices = {record.benchmark["params"].get("device") for record in records}
-    assert {"cpu", "cuda:0"} <= devices
-    assert {record.machine for record in records} == {BUILT_GPU_LABEL}
-    assert all(record.file == BUILT_GPU_FILE for record in records)
+    assert {record.machine for record in records} == {GPU_LABEL}

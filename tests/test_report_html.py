@@ -15,9 +15,10 @@ from reports.load import load_records, records_from_document
 from reports.prices import Prices
 from reports.report import build_report
 from tests.test_report_data import (
-    BUILT_GPU_LABEL,
     FOREIGN,
+    GPU_LABEL,
     XSS,
+    gpu_document,
     gpu_records,
     read_document,
     real_files,
@@ -82,7 +83,7 @@ def test_the_answer_comes_first_then_the_evidence_then_the_method(page):
     assert order == sorted(order)
     assert page.count('class="machine" data-trust=') == 3
     answer = page[page.index('id="answer"'):page.index("</table>", page.index('id="answer"'))]
-    assert answer.count("<tr data-trust=") == 4  # 3 machines; the built GPU machine has a CPU and a GPU row
+    assert answer.count("<tr data-trust=") == 4  # 3 machines; the H200 has a CPU and a GPU row
     assert "Use batch 128, 0 workers, tensor pipeline." in page
     assert "compute, 82% of ceiling" in answer
     assert "from 512 images" in answer
@@ -106,7 +107,7 @@ def test_recommendations_lead_with_the_advice(page):
 
 def test_like_for_like_says_the_shared_settings_and_the_threads(page):
     section = page[page.index('id="like-for-like"'):page.index('id="diagnosis"')]
-    assert "different torch thread counts (2 against 1)" in section
+    assert "different torch thread counts (16 against 1)" in section  # the H200 against cpu-2core-b
     assert "settings both measured" in section
 
 
@@ -116,8 +117,11 @@ def test_cpu_only_machines_show_no_cuda_or_cudnn(page):
     for label in ("cpu-2core-a", "cpu-2core-b"):
         assert "13.2" not in rows[label]  # the torch build's CUDA, meaningless without a GPU
         assert "9.26.0" not in rows[label]
-    assert "13.2" in rows[BUILT_GPU_LABEL]
-    assert "9.26.0" in rows[BUILT_GPU_LABEL]  # cuDNN as a version, not the raw 92600
+    versions = gpu_document()["machine_info"]["cifarbench"]["versions"]
+    assert (versions["cuda"], versions["cudnn"]) == ("13.0", 91900)
+    assert "13.0" in rows[GPU_LABEL]
+    assert "9.19.0" in rows[GPU_LABEL]  # cuDNN as a version, not the raw 91900
+    assert "91900" not in page
     assert "92600" not in page
 
 
@@ -167,7 +171,7 @@ def test_an_invalid_run_shows_its_trust_line_and_is_not_ranked():
     summary = page[page.index('id="summary"'):page.index('id="answer"')]
     assert 'data-trust="invalid"' in summary
     assert "invalid: 10 invalid of 24 cases; every epoch is invalid, so this machine is not ranked" in summary
-    assert reason in summary
+    assert "Other processes used 180% of a core during the timed rounds (the worst of 10 cases)." in summary
     assert "Other processes used 150% of a core before the sweep." in summary
     assert "No advice for tutorial on cpu" in summary
     answer = page[page.index('id="answer"'):page.index("</table>", page.index('id="answer"'))]
@@ -179,11 +183,11 @@ def test_a_noisy_run_is_used_with_its_spread():
     page = build_report(records_from_document(document, "noisy.json"))
     assert 'class="machine" data-trust="noisy"' in page
     assert "Use batch 128, 0 workers, tensor pipeline." in page
-    assert "noisy: its rounds spread over 40%" in page
+    assert "noisy: the rounds spread over 40%" in page  # the case's own reason
 
 
 def test_money_gets_the_prices_currency_and_ranks_stay_integers(records):
-    prices = Prices({"cpu-2core-a": 0.10, "cpu-2core-b": 0.05, BUILT_GPU_LABEL: 2.0}, "USD")
+    prices = Prices({"cpu-2core-a": 0.10, "cpu-2core-b": 0.05, GPU_LABEL: 2.0}, "USD")
     page = build_report(records, prices=prices)
     costs = page[page.index('id="costs"'):page.index("</table>", page.index('id="costs"'))]
     assert "$" not in costs

@@ -18,10 +18,10 @@ from reports.tidy import (
     timelines,
 )
 from tests.test_report_data import (
-    BUILT_GPU_LABEL,
     FOREIGN,
+    GPU_LABEL,
+    gpu_document,
     gpu_records,
-    make_gpu_document,
     read_document,
     real_files,
 )
@@ -113,32 +113,42 @@ def test_foreign_rows_keep_their_timings_and_nothing_else(frame):
 
 
 def test_gpu_rows_get_their_gpu_peak_and_speedup_over_the_same_machines_cpu(gpu_frame):
-    machine = gpu_frame[gpu_frame["machine"] == BUILT_GPU_LABEL]
+    machine = gpu_frame[gpu_frame["machine"] == GPU_LABEL]
     cuda = machine[machine["device_kind"] == "cuda"]
     assert not cuda.empty
-    assert set(cuda["gpu_name"]) == {"Built GPU"}
-    step = cuda[cuda["group"] == "train_step"].iloc[0]
-    assert step["peak_tflops"] == 40.0  # float32: amp is off
+    assert set(cuda["gpu_name"]) == {"NVIDIA H200"}
+    peaks = gpu_document()["machine_info"]["cifarbench"]["peak_tflops"]["cuda:0"]
+    step = cuda[(cuda["group"] == "train_step") & (cuda["batch_size"] == 4)].iloc[0]
+    assert step["peak_tflops"] == peaks["float32"]  # amp is off
+    # The smoke preset measures the tutorial's batch 4 on both: the GPU-over-CPU speed-up's pair.
     cpu = machine[(machine["group"] == "train_step") & (machine["device"] == "cpu")
-                  & (machine["batch_size"] == step["batch_size"])].iloc[0]
+                  & (machine["batch_size"] == 4)].iloc[0]
     assert step["speedup_vs_cpu"] == pytest.approx(step["images_per_sec"] / cpu["images_per_sec"])
-    assert cpu["gpu_name"] == "Built GPU"  # the machine's GPU, for a CPU row too
+    assert cpu["gpu_name"] == "NVIDIA H200"  # the machine's GPU, for a CPU row too
     assert math.isnan(cpu["speedup_vs_cpu"])
-    assert cuda["gpu_util_pct_mean"].notna().all()
+    # The tutorial's own epoch (PIL, 2 workers): GPU over CPU, pinned memory on the GPU only.
+    epochs = machine[(machine["group"] == "epoch") & (machine["loader"] == "pil") & (machine["num_workers"] == 2)]
+    on_gpu = epochs[epochs["device_kind"] == "cuda"].iloc[0]
+    on_cpu = epochs[epochs["device"] == "cpu"].iloc[0]
+    assert on_gpu["speedup_vs_cpu"] == pytest.approx(on_gpu["images_per_sec"] / on_cpu["images_per_sec"])
+    assert cuda[cuda["group"].isin(["forward", "train_step", "epoch"])]["gpu_util_pct_mean"].notna().all()
     energy = cuda[cuda["joules_per_epoch"].notna()].iloc[0]
     assert energy["joules_per_epoch"] == pytest.approx(
         energy["energy_j_per_round"] / energy["images_per_round"] * FULL_EPOCH_IMAGES)
-    assert machine["price_per_hour"].eq(2.5).all()
+    assert machine["price_per_hour"].isna().all()  # the lease gave no price
 
 
 def test_amp_rows_use_the_bfloat16_peak():
-    document = make_gpu_document(read_document(real_files()[0]))
+    # The smoke preset has no bf16 case: its real H200 train steps are marked amp, which is
+    # what selects the bf16 peak (their timings are fp32's; only the lookup is tested).
+    document = gpu_document()
     for benchmark in document["benchmarks"]:
         if benchmark["group"] == "train_step" and benchmark["params"]["device"] == "cuda:0":
             benchmark["params"]["amp"] = True
-    frame = tidy(records_from_document(document, "built.json"))
+    frame = tidy(records_from_document(document, "amp.json"))
     amp = frame[(frame["group"] == "train_step") & (frame["device"] == "cuda:0")]
-    assert set(amp["peak_tflops"]) == {300.0}
+    peaks = document["machine_info"]["cifarbench"]["peak_tflops"]["cuda:0"]
+    assert set(amp["peak_tflops"]) == {peaks["bfloat16"]}
     assert amp["speedup_vs_cpu"].isna().all()  # no CPU row with amp on: nothing equal to compare with
 
 
@@ -156,12 +166,12 @@ def test_the_newest_run_wins_when_a_machine_measured_a_case_twice():
 def test_machines_table_has_one_row_per_machine(real_records):
     machines = machines_table([*real_records, *gpu_records()])
     assert machines["machine"].is_unique
-    assert len(machines) == 4  # two real CPU machines, the foreign file's node, the built GPU one
+    assert len(machines) == 4  # two real CPU machines, the foreign file's node, the H200
     ours = machines[machines["cifarbench"]].set_index("machine")
-    gpu = ours.loc[BUILT_GPU_LABEL]
-    assert gpu["gpus"] == "1 x Built GPU (80 GiB)"
-    assert gpu["driver"] == "000.00"
-    assert gpu["peak_tflops"]["cuda:0"]["bfloat16"] == 300.0
+    gpu = ours.loc[GPU_LABEL]
+    assert gpu["gpus"] == "1 x NVIDIA H200 (140 GiB)"
+    assert gpu["driver"] == "580.159.04"
+    assert gpu["peak_tflops"]["cuda:0"] == gpu_document()["machine_info"]["cifarbench"]["peak_tflops"]["cuda:0"]
     for path in real_files():
         facts = read_document(path)["machine_info"]["cifarbench"]
         row = ours.loc[facts["label"]]
@@ -220,5 +230,5 @@ def test_timelines_come_in_the_order_of_the_cases_asked_for(gpu_frame, real_reco
     cases = select_timeline_cases(gpu_frame)
     long = timelines([*real_records, *gpu_records()], cases)
     drawn = list(dict.fromkeys(long["case"]))
-    assert drawn[0].startswith(f"{BUILT_GPU_LABEL} · cuda:0")  # CUDA first, as selected, not as filed
+    assert drawn[0].startswith(f"{GPU_LABEL} · cuda:0")  # CUDA first, as selected, not as filed
     assert len(drawn) == len(cases)
