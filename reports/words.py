@@ -262,6 +262,11 @@ def advice(rec: Recommendation, cores: int | None, thresholds: Thresholds = THRE
             text += f" {ours} workers make it {show.times(effect.slowdown)} faster than {effect.workers}."
     if rec.speedup_vs_tutorial is not None and not rec.is_tutorial:
         text += f" That is {show.times(rec.speedup_vs_tutorial)} the tutorial's own settings ({TUTORIAL})."
+        idle = rec.tutorial.gpu_util_pct_mean
+        if rec.best.config.cuda and idle is not None:  # why the GPU sits idle at the tutorial's settings
+            here = rec.best.gpu_util_pct_mean
+            text += (f" At those the GPU runs kernels {show.percent(idle)} of the time"
+                     + (f", here {show.percent(here)}." if here is not None else "."))
     elif rec.is_tutorial:
         text += " That is the tutorial's own setting."
     return text

@@ -206,3 +206,11 @@ def test_one_gpu_draws_no_scaling_line_but_keeps_its_ddp_row(data):
     assert data.scaling  # the table keeps the row: one rank's DDP overhead and exposed all-reduce
     assert not data.scaling_chart.src
     assert "every data-parallel case ran one rank" in data.scaling_chart.reason
+
+
+def test_the_summary_says_how_idle_the_gpu_is_at_the_tutorials_settings(data):
+    tutorial = recorded("epoch", "cuda:0-pil-tutorial-bs4-w2")["extra_info"]["utilization"]["gpu_util_pct"]["mean"]
+    best = recorded("epoch", "cuda:0-device-tutorial-bs16384")["extra_info"]["utilization"]["gpu_util_pct"]["mean"]
+    [summary] = [found for found in data.summaries if found.name == GPU_LABEL]
+    [advice] = [line for line in summary.advice if "cuda:0" in line]
+    assert f"At those the GPU runs kernels {percent(tutorial)} of the time, here {percent(best)}." in advice
