@@ -22,7 +22,8 @@ CASE_KEYS: dict[str, str] = {
     "device_name": "text: 'cpu' or the CUDA device's name",
     "peak_mem_mib": "MiB: torch.cuda.max_memory_allocated over the timed rounds (CUDA only)",
     "utilization": "{metric: {mean, p50, p95, max, n}} over the timed rounds; metrics in bench/sampling "
-                   "(percents of one core for processes, other_cpu_pct = processes outside this sweep)",
+                   "(percents of one core for processes, other_cpu_pct = processes outside this sweep, "
+                   "steal_cpu_pct = the hypervisor's other guests, irq_cpu_pct = interrupt work)",
     "timeline": "{t_s: seconds since the first round, metric: values}: the sampled series, downsampled",
     "sampler": "the sampler's own facts: interval_s, samples, notes (what was not recorded and why), "
                "thread CPU seconds and percent of one core",

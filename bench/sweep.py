@@ -168,7 +168,8 @@ class Sweep:
         return assess(round_seconds, other, images_timed=images_per_round * len(round_seconds),
                       throttle_reasons=throttle, projected_batches=projected_batches,
                       recompiles=benchmark.extra_info.get("recompiles") or 0,
-                      other_cpu_resolution_pct=other_cpu_resolution_pct)
+                      other_cpu_resolution_pct=other_cpu_resolution_pct,
+                      steal_cpu_pct=utilization.get("steal_cpu_pct", {}).get("mean"))
 
     @staticmethod
     def rounds_done(benchmark) -> int:

@@ -77,14 +77,16 @@ def rounds_spread(round_seconds: Sequence[float]) -> float | None:
 def assess(round_seconds: Sequence[float], other_cpu_pct: float | None, images_timed: float | None = None,
            throttle_reasons: Sequence[str] = (), projected_batches: int | None = None,
            recompiles: int = 0, thresholds: Thresholds = THRESHOLDS,
-           other_cpu_resolution_pct: float | None = None) -> Trust:
+           other_cpu_resolution_pct: float | None = None, steal_cpu_pct: float | None = None) -> Trust:
     """The trust level of one case from its timed rounds and what was sampled during them.
 
     `projected_batches`: for an epoch projected to a full one, the batches a round trained.
     `recompiles`: frames torch.compile compiled inside the timed rounds (compiled cases).
     `other_cpu_resolution_pct`: how finely `other_cpu_pct` is known; only what lies beyond it
     counts (the kernel's tick-counted CPU time over a 10 ms window on 16 cores reads more than
-    a core of "other" from nothing).
+    a core of "other" from nothing). `steal_cpu_pct`: the part of it the hypervisor gave to
+    other guests; said in the reason when it is most of it (the fix is another host, not
+    stopping a program).
     """
     invalid: list[str] = []
     noisy: list[str] = []
@@ -93,6 +95,9 @@ def assess(round_seconds: Sequence[float], other_cpu_pct: float | None, images_t
         known = other_cpu_pct - margin  # at least this much, at two standard deviations
         told = (f"{other_cpu_pct:.0f}% of a core" if not margin
                 else f"{other_cpu_pct:.0f}% \u00b1 {margin:.0f}% of a core")
+        if steal_cpu_pct is not None and other_cpu_pct > 0 and steal_cpu_pct >= other_cpu_pct / 2:
+            told += (f" ({steal_cpu_pct:.0f}% of a core was steal: the hypervisor gave these cores to other "
+                     "guests)")
         if known >= thresholds.invalid_other_cpu_pct:
             invalid.append(f"other processes used {told} while the rounds ran "
                            f"(at most {thresholds.noisy_other_cpu_pct:.0f}% is quiet): the timing is not this "

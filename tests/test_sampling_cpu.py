@@ -176,3 +176,12 @@ def test_a_sampler_window_says_how_finely_its_other_cpu_is_known():
     short = run_for_samples(make_sampler(interval_s=0.01), count=1).result()
     long = run_for_samples(make_sampler(interval_s=0.05), count=10).result()
     assert short.other_cpu_resolution_pct > long.other_cpu_resolution_pct > 0
+
+
+def test_steal_and_interrupt_time_are_summed_over_the_cores():
+    core = SimpleNamespace(user=1.0, system=0.0, idle=0.0, steal=0.25, irq=0.5, softirq=0.25)
+    assert cpu.kernel_seconds([core, core]) == (0.5, 1.5)
+    assert cpu.kernel_seconds([SimpleNamespace(user=1.0, idle=0.0)]) is None  # not reported here
+    sampled = run_for_samples(make_sampler(interval_s=0.02), count=3).result()
+    assert sampled.summary["steal_cpu_pct"]["mean"] >= 0.0
+    assert sampled.summary["irq_cpu_pct"]["mean"] >= 0.0

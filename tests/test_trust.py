@@ -109,3 +109,12 @@ def test_other_cpu_counts_only_beyond_how_finely_it_is_known():
     assert "180% \u00b1 2% of a core" in busy.reasons[0]
     edge = assess(rounds, other_cpu_pct=55.0, other_cpu_resolution_pct=10.0)
     assert edge.level == "noisy"  # at least 45%: busy, not proven invalid
+
+
+def test_steal_is_named_when_it_is_most_of_the_other_cpu():
+    rounds = [1.0, 1.01, 1.0]
+    neighbour = assess(rounds, other_cpu_pct=80.0, other_cpu_resolution_pct=2.0, steal_cpu_pct=70.0)
+    assert neighbour.level == "invalid"
+    assert "70% of a core was steal: the hypervisor gave these cores to other guests" in neighbour.reasons[0]
+    program = assess(rounds, other_cpu_pct=80.0, other_cpu_resolution_pct=2.0, steal_cpu_pct=5.0)
+    assert "steal" not in program.reasons[0]

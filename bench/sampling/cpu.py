@@ -6,6 +6,9 @@ priming, and is not rounded (psutil rounds to 0.1). Process percents are of one 
 `top` shows them (a process busy on 4 cores reads 400); system and per-core percents are of
 their cores. `other_cpu_pct` is what processes outside the followed process tree used
 (percent of one core): the evidence that another program competed with the case for the cores.
+Two parts of it belong to no process and are recorded apart, in percent of one core:
+`steal_cpu_pct`, time the hypervisor gave these cores to other guests (a cloud VM's noisy
+neighbour), and `irq_cpu_pct`, the kernel's interrupt work (irq and softirq).
 
 The tree's CPU is counted whole, whenever its processes are listed: the process's own time,
 every listed descendant's time since it started (with its own reaped children), and the time
@@ -41,7 +44,8 @@ MIB = 2**20
 TICK_SECONDS = 1.0 / (os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100)
 BUSY_CORE_PCT = 50.0  # a core counts in `cpu_cores_busy` above this
 CPU_METRICS = ("cpu_pct", "cpu_core_pct_max", "cpu_core_pct_mean", "cpu_cores_busy", "proc_cpu_pct",
-               "proc_rss_mib", "workers_cpu_pct", "workers_count", "other_cpu_pct")
+               "proc_rss_mib", "workers_cpu_pct", "workers_count", "other_cpu_pct", "steal_cpu_pct",
+               "irq_cpu_pct")
 
 Lister = Callable[[psutil.Process], Callable[[], list[int]]]
 
@@ -51,6 +55,17 @@ def busy_and_total_seconds(times) -> tuple[float, float]:
     # Linux counts guest time inside user and nice already, and iowait outside idle.
     total = sum(times) - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
     return total - times.idle - getattr(times, "iowait", 0.0), total
+
+
+def kernel_seconds(cores) -> tuple[float, float] | None:
+    """(steal, irq + softirq) seconds summed over psutil's per-core CPU times; None where the
+    platform does not report them. Both count as busy, and neither belongs to a process: steal
+    is time the hypervisor gave these cores to other guests (a noisy neighbour on a cloud VM),
+    irq and softirq the kernel's interrupt work (devices, network, timers)."""
+    if not cores or not hasattr(cores[0], "steal"):
+        return None
+    return (math.fsum(core.steal for core in cores),
+            math.fsum(getattr(core, "irq", 0.0) + getattr(core, "softirq", 0.0) for core in cores))
 
 
 def busy_pct(before: tuple[float, float], after: tuple[float, float]) -> float | None:
@@ -207,10 +222,13 @@ class CpuCounters:
         self._window_start: tuple[float, float, float, float] | None = None
         self._window_last: tuple[float, float, float, float] | None = None
         self._window_cores: tuple[list[tuple[float, float]], list[tuple[float, float]]] | None = None
+        self._kernel_last: tuple[float, float] | None = None
 
     def start(self) -> None:
         """Baselines: every core's counters, the process's, and its current workers'."""
-        self._cores_last = [busy_and_total_seconds(t) for t in psutil.cpu_times(percpu=True)]
+        raw = psutil.cpu_times(percpu=True)
+        self._cores_last = [busy_and_total_seconds(t) for t in raw]
+        self._kernel_last = kernel_seconds(raw)
         try:
             self._process = psutil.Process(self.pid)
             times = self._process.cpu_times()
@@ -254,11 +272,19 @@ class CpuCounters:
 
     def read(self, row: dict[str, float]) -> float:
         """Add this sample's CPU metrics to `row`; returns the perf_counter time of the reading."""
-        cores_now = [busy_and_total_seconds(t) for t in psutil.cpu_times(percpu=True)]
+        raw = psutil.cpu_times(percpu=True)
+        cores_now = [busy_and_total_seconds(t) for t in raw]
+        kernel_now = kernel_seconds(raw)
         now_s = time.perf_counter()
         # A core taken offline or brought online changes the list: no deltas this sample.
         pairs = list(zip(self._cores_last, cores_now, strict=True)) if len(cores_now) == len(self._cores_last) else []
         self._cores_last = cores_now
+        core_seconds = math.fsum(b[1] - a[1] for a, b in pairs) / len(pairs) if pairs else 0.0
+        if kernel_now is not None and self._kernel_last is not None and core_seconds > 0:
+            # Percent of one core, as for processes: seconds on all cores over one core's seconds.
+            row["steal_cpu_pct"] = 100.0 * max(kernel_now[0] - self._kernel_last[0], 0.0) / core_seconds
+            row["irq_cpu_pct"] = 100.0 * max(kernel_now[1] - self._kernel_last[1], 0.0) / core_seconds
+        self._kernel_last = kernel_now
         cores = [pct for pct in (busy_pct(a, b) for a, b in pairs) if pct is not None]
         system_pct = busy_pct((math.fsum(a[0] for a, _ in pairs), math.fsum(a[1] for a, _ in pairs)),
                               (math.fsum(b[0] for _, b in pairs), math.fsum(b[1] for _, b in pairs)))
