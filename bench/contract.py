@@ -162,7 +162,8 @@ MACHINE_KEYS: dict[str, str] = {
     "allreduce_busbw_gb_per_s": "{'<backend>:ws<N>': {message bytes: GB/s}}: all-reduce bus bandwidth between "
                                 "the ranks, from the ddp cases (nccl-tests' formula)",
     "preflight": "{other_cpu_pct: percent of one core, seconds, usable_cores, cpu_quota_cores, load_avg_1m, "
-                 "busiest_others, gpu_other_processes, quiet: bool, message}: the machine before the first case",
+                 "busiest_others, gpu_other_processes, quiet: bool, message, steal_cpu_pct: percent of one core "
+                 "the hypervisor gave to other guests (None where not reported)}: the machine before the first case",
 }
 
 # The results file's top-level "cifarbench" section (bench/session.py `SweepSession.document`).

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import psutil
 
+from bench.sampling.cpu import kernel_seconds
 from bench.trust import THRESHOLDS
 
 log = logging.getLogger("cifarbench.preflight")
@@ -35,6 +36,7 @@ class Preflight:
     gpu_other_processes: list[str]  # "pid N on GPU i: M MiB" of processes that are not ours
     quiet: bool
     message: str
+    steal_cpu_pct: float | None = None  # the part of other_cpu_pct the hypervisor gave to other guests
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -128,10 +130,14 @@ def run_preflight(seconds: float = PREFLIGHT_SECONDS, usable_cores: int | None =
     own_pids = {me.pid, *(child.pid for child in me.children(recursive=True))}
     processes_before = _process_times()
     machine_before, tree_before = _machine_busy_seconds(), _tree_busy_seconds(me)
+    kernel_before = kernel_seconds(psutil.cpu_times(percpu=True))
     started = time.perf_counter()
     time.sleep(seconds)
     elapsed = time.perf_counter() - started
     machine_after, tree_after = _machine_busy_seconds(), _tree_busy_seconds(me)
+    kernel_after = kernel_seconds(psutil.cpu_times(percpu=True))
+    steal_pct = (max(100.0 * (kernel_after[0] - kernel_before[0]) / elapsed, 0.0)
+                 if kernel_before is not None and kernel_after is not None else None)
     other_pct = max(100.0 * ((machine_after - machine_before) - (tree_after - tree_before)) / elapsed, 0.0)
     busiest = _busiest_others(own_pids, elapsed, processes_before)
     gpu_others = gpu_other_processes(me.pid)
@@ -149,11 +155,14 @@ def run_preflight(seconds: float = PREFLIGHT_SECONDS, usable_cores: int | None =
         if other_pct >= THRESHOLDS.noisy_other_cpu_pct:
             parts.append(f"other processes are using {other_pct / 100:.1f} cores"
                          + (f" ({'; '.join(busiest)})" if busiest else ""))
+            if steal_pct is not None and steal_pct >= other_pct / 2:
+                parts.append(f"{steal_pct / 100:.1f} cores of it are steal (the hypervisor gives this VM's "
+                             "cores to other guests: another host, not fewer programs, is the fix)")
         if gpu_others:
             parts.append(f"other processes are on the GPU ({'; '.join(gpu_others)})")
         message = f"preflight: the machine is NOT quiet: {', '.join(parts)}; figures will be flagged"
     return Preflight(
         other_cpu_pct=other_pct, seconds=elapsed, usable_cores=cores, cpu_quota_cores=cpu_quota_cores(),
         load_avg_1m=load, busiest_others=busiest, gpu_other_processes=gpu_others, quiet=quiet,
-        message=message,
+        message=message, steal_cpu_pct=steal_pct,
     )

@@ -96,6 +96,23 @@ def test_the_preflight_names_a_busy_machine(busy_process):
     assert "other processes are using" in preflight.message
     assert "figures will be flagged" in preflight.message
     assert preflight.as_dict()["usable_cores"] >= 1
+    assert preflight.steal_cpu_pct is not None  # Linux reports steal
+
+
+def test_the_preflight_says_when_the_other_cpu_is_steal(busy_process, monkeypatch):
+    """A noisy neighbour on a cloud VM: most of the busy CPU is the hypervisor's other guests."""
+    import bench.preflight as preflight_module
+
+    readings = iter([(0.0, 0.0), (10.0, 0.0)])  # steal seconds before and after: far above the loop's
+    monkeypatch.setattr(preflight_module, "kernel_seconds", lambda cores: next(readings))
+    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        preflight = run_preflight(seconds=0.5, pid=idle.pid)
+    finally:
+        idle.kill()
+        idle.wait()
+    assert not preflight.quiet
+    assert "cores of it are steal (the hypervisor gives this VM's cores to other guests" in preflight.message
 
 
 def test_other_cpu_counts_only_beyond_how_finely_it_is_known():
