@@ -10,14 +10,13 @@
   to `results/<label>_<UTC timestamp>.json` (`bench.session`); the end prints the best case
   per group, the trust of the figures, the results file and the HTML report, last.
 - `--benchmark-disable` is a smoke run: every case runs its work once; nothing is timed or saved.
+
+The options themselves are in `bench.options`, the end-of-run lines in `bench.summary`, the
+results file's life in `bench.session`.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import subprocess
-import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -26,11 +25,13 @@ import torch
 
 from bench.compat import alias_private_nodeid
 from bench.data import DataError, resolve_data_dir
-from bench.grid import DEFAULT_PRESET, GROUP_AXES, GridError, case_id, grid_from_options, usable_cores
+from bench.grid import GROUP_AXES, GridError, case_id, grid_from_options, usable_cores
+from bench.options import add_options, chosen_preset
 from bench.preflight import run_preflight
 from bench.results import ResultsError, claim_results_path
-from bench.rootdir import ROOT, restart_rooted
+from bench.rootdir import restart_rooted
 from bench.session import SweepSession
+from bench.summary import summary_lines
 from bench.sweep import Sweep
 
 CASE_FILE_PREFIX = "bench_"
@@ -39,47 +40,7 @@ alias_private_nodeid()  # before pytest-benchmark's fixture reads it (bench.comp
 
 
 def pytest_addoption(parser):
-    group = parser.getgroup("cifarbench", "cifarbench benchmark sweep")
-    group.addoption("--benchmark", action="store_true", default=False,
-                    help="run the benchmark sweep in bench/ (the tests are not run)")
-    group.addoption("--bench-sweep", help=f"the preset: smoke, quick, standard or full (default: {DEFAULT_PRESET})")
-    group.addoption("--bench-profile", help="deprecated name of --bench-sweep")
-    group.addoption("--bench-devices", help="comma-separated devices: cpu, cuda, cuda:N")
-    group.addoption("--bench-models", help="comma-separated models: tutorial, resnet18")
-    group.addoption("--bench-batch-sizes", help="comma-separated batch sizes, e.g. 4,128")
-    group.addoption("--bench-workers", help="comma-separated DataLoader worker counts, e.g. 0,2,8")
-    group.addoption("--bench-loaders", help="comma-separated input pipelines: pil, tensor, device")
-    group.addoption("--bench-transforms", help="comma-separated transforms: tutorial, augmented")
-    group.addoption("--bench-compile",
-                    help="comma-separated torch.compile modes for train_step and epoch cases: eager, default, "
-                         "max-autotune (default: the preset's)")
-    group.addoption("--bench-world-sizes", help="comma-separated ddp world sizes (processes), e.g. 1,2,4")
-    group.addoption("--bench-epoch-images", type=int,
-                    help="images per timed epoch, exactly (whole batches), every round; fewer than "
-                         "50,000 are projected to a full epoch")
-    group.addoption("--bench-threads", type=int,
-                    help="CPU intra-op threads for torch (default: the usable cores)")
-    group.addoption("--bench-label", help="name of this machine in the results, e.g. the instance shape")
-    group.addoption("--bench-results", default="results",
-                    help="folder for result files and the report (default: results)")
-    group.addoption("--bench-data-dir",
-                    help="real CIFAR-10 folder (holds cifar-10-batches-py); default $CIFAR10_ROOT, "
-                         "else synthetic data")
-    group.addoption("--bench-download", action="store_true", default=False,
-                    help="download CIFAR-10 into --bench-data-dir if it is not there")
-    group.addoption("--bench-sample-interval", type=float, default=0.1,
-                    help="utilization sampling period in seconds (default: 0.1)")
-    group.addoption("--bench-price-per-hour", type=float,
-                    help="price of this machine per hour, for cost per epoch in the report")
-    group.addoption("--bench-no-report", action="store_true", default=False,
-                    help="do not build the HTML report at the end")
-    group.addoption("--bench-no-peak", action="store_true", default=False,
-                    help="skip the peak-matmul microbenchmark in the machine facts")
-    group.addoption("--bench-trace", action="store_true", default=False,
-                    help="record a torch.profiler trace of a few steps of each epoch case (after its timed "
-                         "rounds) under <results>/traces/")
-    group.addoption("--bench-no-preflight", action="store_true", default=False,
-                    help="skip the one-second check of how busy the machine is before the first case")
+    add_options(parser)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -88,19 +49,11 @@ def pytest_load_initial_conftests(early_config, parser, args):
     restart_rooted(early_config, args)
 
 
-def _preset(config) -> tuple[str, str | None]:
-    """The preset and a deprecation note when it came from --bench-profile."""
-    sweep_option, profile_option = config.getoption("bench_sweep"), config.getoption("bench_profile")
-    if profile_option is not None and sweep_option is None:
-        return profile_option, "--bench-profile is deprecated: use --bench-sweep (same preset names)"
-    return sweep_option or DEFAULT_PRESET, None
-
-
 def pytest_configure(config):
     config.addinivalue_line("markers", "bench_case: a cifarbench benchmark case (bench/bench_*.py)")
     if not config.getoption("benchmark"):
         return
-    preset, deprecation = _preset(config)
+    preset, deprecation = chosen_preset(config)
     try:
         grid = grid_from_options(
             preset,
@@ -372,64 +325,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     state = _session(config)
     if state is None:
         return
-    write = terminalreporter.write_line
     terminalreporter.section("cifarbench")
-    if state.smoke:
-        write("smoke run (--benchmark-disable): every case ran its work once; nothing was timed or saved")
-        return
-    for group, best in best_per_group(state.measurements()).items():
-        write(f"{group:>10}: {best['images_per_sec']:>12,.0f} images/s  {best['name']}")
-    levels = state.trust_levels()
-    if levels:
-        write("trust: " + ", ".join(f"{count} {level}" for level, count in sorted(levels.items()))
-              + ("  (invalid figures were measured while other processes used the CPU: "
-                 "measure again on a quiet machine)" if levels.get("invalid") else ""))
-    if state.preflight is not None and not state.preflight.quiet:
-        write(state.preflight.message)
-    if state.write_error is not None:
-        write(f"stopped: {state.write_error}")
-    if state.path is not None:
-        write(f"results: {state.path}")
-    if state.interrupted:
-        write(f"interrupted: {len(state.measured)} measured cases are saved above"
-              + ("; the case in progress was dropped" if any(case["outcome"] == "interrupted"
-                                                            for case in state.sweep.outcomes) else ""))
-    if config.getoption("bench_no_report") or state.path is None or not state.measured:
-        return
-    report = build_report(state.path.parent)
-    if report is not None:
-        write(report)
-
-
-def best_per_group(benchmarks) -> dict[str, dict]:
-    """The fastest case (images/s of its median round) of each group."""
-    best: dict[str, dict] = {}
-    for bench in benchmarks:
-        images_per_sec = bench.extra_info.get("images_per_sec")
-        if images_per_sec is None or bench.has_error:
-            continue
-        if bench.group not in best or images_per_sec > best[bench.group]["images_per_sec"]:
-            best[bench.group] = {"images_per_sec": images_per_sec, "name": bench.name}
-    return best
-
-
-def build_report(results_dir: Path) -> str | None:
-    """Run `python -m reports` on the results folder in a child process.
-
-    A child process keeps pandas and seaborn out of the benchmark process (bench/ never
-    imports them) and a report failure out of the sweep's exit status.
-    """
-    try:
-        if importlib.util.find_spec("reports.__main__") is None:
-            return None
-    except ModuleNotFoundError:  # a checkout without reports/
-        return None
-    output = results_dir / "report.html"
-    completed = subprocess.run(
-        [sys.executable, "-m", "reports", str(results_dir), "-o", str(output)],
-        capture_output=True, text=True, check=False,
-        env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))),
-    )
-    if completed.returncode != 0:
-        return f"report: not built ({(completed.stderr or completed.stdout).strip().splitlines()[-1:]})"
-    return f"report: {output}"
+    for line in summary_lines(state, build=not config.getoption("bench_no_report")):
+        terminalreporter.write_line(line)

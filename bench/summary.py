@@ -1,0 +1,76 @@
+"""The end of a sweep, in the terminal: the best case per group, the trust of the figures, the
+results file, and the HTML report (built in a child process), printed last.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.rootdir import ROOT
+from bench.session import SweepSession
+
+
+def summary_lines(state: SweepSession, build: bool = True) -> list[str]:
+    """What the plugin prints under its `cifarbench` section; `build`: build the HTML report too."""
+    if state.smoke:
+        return ["smoke run (--benchmark-disable): every case ran its work once; nothing was timed or saved"]
+    lines = [f"{group:>10}: {best['images_per_sec']:>12,.0f} images/s  {best['name']}"
+             for group, best in best_per_group(state.measurements()).items()]
+    levels = state.trust_levels()
+    if levels:
+        lines.append("trust: " + ", ".join(f"{count} {level}" for level, count in sorted(levels.items()))
+                     + ("  (invalid figures were measured while other processes used the CPU: "
+                        "measure again on a quiet machine)" if levels.get("invalid") else ""))
+    if state.preflight is not None and not state.preflight.quiet:
+        lines.append(state.preflight.message)
+    if state.write_error is not None:
+        lines.append(f"stopped: {state.write_error}")
+    if state.path is not None:
+        lines.append(f"results: {state.path}")
+    if state.interrupted:
+        lines.append(f"interrupted: {len(state.measured)} measured cases are saved above"
+                     + ("; the case in progress was dropped" if any(case["outcome"] == "interrupted"
+                                                                   for case in state.sweep.outcomes) else ""))
+    if build and state.path is not None and state.measured:
+        report = build_report(state.path.parent)
+        if report is not None:
+            lines.append(report)
+    return lines
+
+
+def best_per_group(benchmarks) -> dict[str, dict]:
+    """The fastest case (images/s of its median round) of each group."""
+    best: dict[str, dict] = {}
+    for bench in benchmarks:
+        images_per_sec = bench.extra_info.get("images_per_sec")
+        if images_per_sec is None or bench.has_error:
+            continue
+        if bench.group not in best or images_per_sec > best[bench.group]["images_per_sec"]:
+            best[bench.group] = {"images_per_sec": images_per_sec, "name": bench.name}
+    return best
+
+
+def build_report(results_dir: Path) -> str | None:
+    """Run `python -m reports` on the results folder in a child process.
+
+    A child process keeps pandas and seaborn out of the benchmark process (bench/ never
+    imports them) and a report failure out of the sweep's exit status.
+    """
+    try:
+        if importlib.util.find_spec("reports.__main__") is None:
+            return None
+    except ModuleNotFoundError:  # a checkout without reports/
+        return None
+    output = results_dir / "report.html"
+    completed = subprocess.run(
+        [sys.executable, "-m", "reports", str(results_dir), "-o", str(output)],
+        capture_output=True, text=True, check=False,
+        env=dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))),
+    )
+    if completed.returncode != 0:
+        return f"report: not built ({(completed.stderr or completed.stdout).strip().splitlines()[-1:]})"
+    return f"report: {output}"
