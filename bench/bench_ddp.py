@@ -7,10 +7,13 @@ scaling splits them across the ranks.
 
 Timed, by the ranks themselves (bench/distributed/rank.py): each round is one epoch of the preset's
 images per rank, opened and closed by a barrier of all ranks (devices synchronized), so a round
-lasts until the slowest rank is done. pytest-benchmark gets, per round, the slowest rank's
-seconds. Not timed: starting the processes, building the data and the model, the warm-up
-round, and the measurements after the timed rounds (the gradient all-reduce's share of a step,
-the all-reduce bus bandwidth, and on one rank the same epochs without the DDP wrapper).
+lasts until the slowest rank is done. The preset's epoch rounds, or more where the warm-up round
+was short, so that they add up to the preset's epoch rounds' seconds (at most 50 rounds; every
+rank times the largest count any rank asks for); exactly the preset's with --bench-epoch-images.
+pytest-benchmark gets, per round, the slowest rank's seconds. Not timed: starting the
+processes, building the data and the model, the warm-up round, and the measurements after the
+timed rounds (the gradient all-reduce's share of a step, the all-reduce bus bandwidth, and on
+one rank the same epochs without the DDP wrapper).
 
 A rank that dies or hangs fails its case with that rank's error (hangs at the collectives'
 timeout), the launch's processes are all ended, and the sweep goes on.
@@ -47,6 +50,9 @@ def bench_ddp(benchmark, request, sweep, ddp_baselines, model, device, loader, b
         model=model, device=device, loader=loader, batch_size=batch_size, scaling=scaling,
         images=min(grid.ddp_rank_images, grid.epoch_images), rounds=grid.epoch_rounds,
         warmup_rounds=grid.warmup_rounds, seed=sweep.seed,
+        # As long as the preset's epoch rounds together, unless the work was asked for exactly.
+        min_timed_seconds=(grid.epoch_rounds * grid.epoch_round_seconds
+                           if grid.epoch_round_seconds is not None else None),
         data_dir=str(sweep.data_dir) if sweep.data_dir is not None else None,
         # Each rank its share of the cores (--bench-threads caps the total), at least one.
         threads_per_rank=max(1, min(sweep.cpu_threads, usable_cores()) // world_size),

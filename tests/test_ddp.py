@@ -18,6 +18,7 @@ import psutil
 import pytest
 
 from bench import distributed
+from bench.distributed.spec import MAX_TIMED_ROUNDS
 from bench.grid import GridError, case_id, grid_from_options
 from tests.sweep_project import ROOT, lay_out
 
@@ -156,6 +157,24 @@ def test_a_killed_rank_fails_its_case_cleanly_and_the_sweep_goes_on(pytester, mo
     assert len(failed) == 1
     assert failed[0]["params"]["world_size"] == 2
     assert "rank 1" in failed[0]["reason"]
+    assert_nothing_left_running(mark)
+
+
+def test_short_rounds_are_timed_more_often_up_to_a_cap():
+    spec = distributed.RunSpec(**{**TINY_SPEC.__dict__, "rounds": 2, "min_timed_seconds": 2.0})
+    assert spec.timed_rounds(warm_round_seconds=0.06) == 34  # 2 s of 60 ms rounds (ddp on 2 CPU cores)
+    assert spec.timed_rounds(warm_round_seconds=1.5) == 2  # long rounds: the preset's count
+    assert spec.timed_rounds(warm_round_seconds=0.001) == MAX_TIMED_ROUNDS
+    assert TINY_SPEC.timed_rounds(warm_round_seconds=0.001) == TINY_SPEC.rounds  # fixed work: no sizing
+
+
+def test_every_rank_times_the_same_number_of_rounds(mark):
+    spec = distributed.RunSpec(**{**TINY_SPEC.__dict__, "min_timed_seconds": 0.5})
+    ranks = distributed.launch(spec, 2)
+    counts = {len(rank["round_seconds"]) for rank in ranks}
+    assert len(counts) == 1, counts  # agreed: each round closes with a barrier of both
+    [count] = counts
+    assert spec.rounds < count <= MAX_TIMED_ROUNDS
     assert_nothing_left_running(mark)
 
 

@@ -132,17 +132,29 @@ def _allreduce_seconds(size_bytes: int, device: torch.device, iterations: int) -
     return (time.perf_counter() - started) / iterations
 
 
-def _timed_epochs(model: nn.Module, optimizer, batches, sampler, rank_images: int, device: torch.device,
-                  spec: RunSpec, barrier=None, before_timed=None) -> dict[str, list]:
-    """Warm-up, then `spec.rounds` timed epochs of `rank_images`; per round: seconds, busy seconds, images, loss.
+def _agree_max(group, value: int) -> int:
+    """The largest of every rank's `value`: all ranks then time the same number of rounds."""
+    tensor = torch.tensor([value], dtype=torch.int64)
+    dist.all_reduce(tensor, op=dist.ReduceOp.MAX, group=group)
+    return int(tensor.item())
 
-    With `barrier`, every round opens and closes with all ranks together: `busy_seconds` is this
-    rank's own work, `round_seconds` lasts until the slowest rank is done.
+
+def _timed_epochs(model: nn.Module, optimizer, batches, sampler, rank_images: int, device: torch.device,
+                  spec: RunSpec, barrier=None, before_timed=None, agree=None) -> dict[str, list]:
+    """Warm-up, then timed epochs of `rank_images`; per round: seconds, busy seconds, images, loss.
+
+    As many timed rounds as `spec.timed_rounds` asks after the last warm-up round (`agree`
+    makes every rank take the largest count). With `barrier`, every round opens and closes with
+    all ranks together: `busy_seconds` is this rank's own work, `round_seconds` lasts until the
+    slowest rank is done.
     """
     from bench.workload import train_epoch
 
     timed: dict[str, list] = {"round_seconds": [], "busy_seconds": [], "round_images": [], "train_loss": []}
-    for round_index in range(spec.warmup_rounds + spec.rounds):
+    rounds = spec.rounds
+    round_index = -1
+    while round_index + 1 < spec.warmup_rounds + rounds:
+        round_index += 1
         if sampler is not None:
             sampler.set_epoch(round_index)  # a fresh shuffle of the same shards
         if round_index == spec.warmup_rounds and before_timed is not None:
@@ -156,8 +168,13 @@ def _timed_epochs(model: nn.Module, optimizer, batches, sampler, rank_images: in
         busy = time.perf_counter() - started
         if barrier is not None:
             barrier()  # ... and ends it together
+        round_seconds = time.perf_counter() - started
+        if round_index == spec.warmup_rounds - 1:  # the last warm-up round sizes the timed ones
+            rounds = spec.timed_rounds(round_seconds)
+            if agree is not None:
+                rounds = agree(rounds)
         if round_index >= spec.warmup_rounds:
-            timed["round_seconds"].append(time.perf_counter() - started)
+            timed["round_seconds"].append(round_seconds)
             timed["busy_seconds"].append(busy)
             timed["round_images"].append(result.images)
             timed["train_loss"].append(result.loss_mean)
@@ -207,7 +224,7 @@ def run_rank(spec: RunSpec) -> list[dict] | None:
 
     timed = _timed_epochs(model, optimizer, batches, sampler, rank_images, device, spec,
                           barrier=partial(_barrier, device, barrier_group, spec.pg_timeout_s),
-                          before_timed=partial(_inject_fault, rank))
+                          before_timed=partial(_inject_fault, rank), agree=partial(_agree_max, barrier_group))
     # The gradient all-reduce's share of a step: steps with it against steps without it
     # (DDP's no_sync skips the all-reduce). What is left is the communication that backward
     # does not hide. Ranks stop agreeing on weights here, which no longer matters.

@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 # A collective that waits longer than this fails its rank (gloo and NCCL both honour it): a hung
 # peer becomes an error, not a hung sweep.
 DEFAULT_PG_TIMEOUT_S = 300.0
+MAX_TIMED_ROUNDS = 50
 
 
 @dataclass(frozen=True)
@@ -31,12 +32,26 @@ class RunSpec:
     comm_steps: int = 5  # steps timed with and without the gradient all-reduce
     busbw_iterations: int = 5
     no_ddp_baseline: bool = True  # on one rank, also time the bare model (no DDP wrapper)
+    # Timed rounds add up to at least this long (more rounds than `rounds` where the warm-up
+    # round was short, at most MAX_TIMED_ROUNDS); None: exactly `rounds` (fixed work).
+    min_timed_seconds: float | None = None
 
     def __post_init__(self):
         if self.device not in ("cpu", "cuda"):
             raise ValueError(f"ddp device must be 'cpu' or 'cuda', not {self.device!r}")
         if self.scaling not in ("weak", "strong"):
             raise ValueError(f"scaling must be 'weak' or 'strong', not {self.scaling!r}")
+
+    def timed_rounds(self, warm_round_seconds: float) -> int:
+        """Rounds to time after a warm-up round of `warm_round_seconds` (every rank must agree).
+
+        Two rounds of 60 ms (the tutorial net's ddp rounds on two CPU cores) give a spread that
+        says little; like the epoch cases, short rounds are timed more often instead.
+        """
+        if not self.min_timed_seconds or warm_round_seconds <= 0:
+            return self.rounds
+        wanted = math.ceil(self.min_timed_seconds / warm_round_seconds)
+        return min(MAX_TIMED_ROUNDS, max(self.rounds, wanted))
 
     def rank_batch_size(self, world_size: int) -> int:
         return self.batch_size if self.scaling == "weak" else max(1, self.batch_size // world_size)
