@@ -127,7 +127,9 @@ def phase_sentences(analysis: Analysis) -> list[str]:
         for role, case in (("at the tutorial's settings", rec.tutorial), ("at the best configuration", rec.best)):
             if case is not None and case.wait_share is not None and not (role.endswith("best configuration")
                                                                          and case is rec.tutorial):
-                parts.append(f"{role} {words.waiting(case)}")
+                running = (f" and runs kernels {show.percent(case.gpu_util_pct_mean)} of the time"
+                           if case.config.cuda and case.gpu_util_pct_mean is not None else "")
+                parts.append(f"{role} {words.waiting(case)}{running}")
         if parts:
             found.append(f"{' · '.join(str(part) for part in rec.where if part)}: {'; '.join(parts)}.")
     return found

@@ -214,3 +214,9 @@ def test_the_summary_says_how_idle_the_gpu_is_at_the_tutorials_settings(data):
     [summary] = [found for found in data.summaries if found.name == GPU_LABEL]
     [advice] = [line for line in summary.advice if "cuda:0" in line]
     assert f"At those the GPU runs kernels {percent(tutorial)} of the time, here {percent(best)}." in advice
+
+
+def test_where_the_time_goes_says_how_long_the_gpu_runs_kernels(data):
+    busy = recorded("epoch", "cuda:0-pil-tutorial-bs4-w2")["extra_info"]["utilization"]["gpu_util_pct"]["mean"]
+    [sentence] = [line for line in data.phase_sentences if line.startswith(f"{GPU_LABEL} · cuda:0")]
+    assert f"waiting for input and runs kernels {percent(busy)} of the time" in sentence
