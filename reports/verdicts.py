@@ -85,6 +85,11 @@ class Thresholds:
     phase_input_bound: float = 0.25
     phase_compute_wait: float = 0.10
     phase_compute: float = 0.80
+    # On a CPU with DataLoader workers, an epoch that barely waits for input yet reaches less
+    # than half its step ceiling runs its steps slower than they run alone: the workers and
+    # torch's threads compete for the cores (the H200 host's 16 threads beside 2 workers at
+    # batch 4: 8.1% of the ceiling, 4.8% input wait). Said as `slowed_step`.
+    slowed_step: float = 0.5
 
 
 THRESHOLDS = Thresholds()
@@ -98,7 +103,7 @@ class Verdict:
     `verdict` is None when the epoch itself is invalid (not judged). `reasons` are codes that
     `reports.words` explains: not_measured, invalid_ceiling, outran, unexplained,
     device_pipeline, close_ceilings, zero_workers, shared_cores, copies, phases,
-    ceilings_disagree. `source` says where the verdict came from: "phases" (the in-epoch split,
+    ceilings_disagree, slowed_step. `source` says where the verdict came from: "phases" (the in-epoch split,
     with the ceilings as the cross-check in `ceiling_verdict`) or "ceilings" (older files).
     """
 
@@ -200,6 +205,10 @@ def verdict(epoch: Case, ceilings: Ceilings, thresholds: Thresholds = THRESHOLDS
     reasons = ["phases"]
     if from_ceilings.verdict not in (found, "unknown") and found != "launch-bound":  # no ceiling tells it
         reasons.append("ceilings_disagree")
+    fraction = from_ceilings.fraction_of_ceiling
+    if (found != "input-bound" and not epoch.config.cuda and (epoch.config.num_workers or 0) > 0
+            and fraction is not None and fraction < thresholds.slowed_step):
+        reasons.append("slowed_step")
     return replace(from_ceilings, verdict=found, reasons=tuple(reasons), source="phases",
                    ceiling_verdict=from_ceilings.verdict)
 

@@ -202,6 +202,12 @@ def _reason(code: str, verdict: Verdict, thresholds: Thresholds) -> str:
                     f"kernels only {show.percent(verdict.epoch.gpu_util_pct_mean)} of the epoch's time")
         return (f"verdict from the in-epoch split: {waiting(verdict.epoch)}, "
                 f"{show.fraction(verdict.epoch.compute_share)} computes")
+    if code == "slowed_step":
+        workers = verdict.config.num_workers
+        return (f"inside the epoch the steps run at {show.fraction(verdict.fraction_of_ceiling)} of their speed "
+                f"alone while barely waiting for input: the {show.plural(workers, 'worker')} and torch's threads "
+                "compete for the cores; fewer torch threads (torch.set_num_threads: the cores less the workers) "
+                "or fewer workers should help")
     if code == "ceilings_disagree":
         return (f"the separately timed ceilings alone would say {verdict.ceiling_verdict}: they were timed apart "
                 "from the epoch (workers competing with the step for cores, or a noisy machine, change them), "

@@ -220,3 +220,13 @@ def test_where_the_time_goes_says_how_long_the_gpu_runs_kernels(data):
     busy = recorded("epoch", "cuda:0-pil-tutorial-bs4-w2")["extra_info"]["utilization"]["gpu_util_pct"]["mean"]
     [sentence] = [line for line in data.phase_sentences if line.startswith(f"{GPU_LABEL} · cuda:0")]
     assert f"waiting for input and runs kernels {percent(busy)} of the time" in sentence
+
+
+def test_steps_slowed_by_workers_competing_for_the_cores_are_said(data):
+    # The H200 host's CPU at the tutorial's settings: 16 torch threads beside 2 workers.
+    names = [found.name for found in data.verdicts.columns]
+    [row] = [dict(zip(names, row, strict=True)) for row in data.verdicts.rows
+             if row[names.index("device")] == "cpu" and row[names.index("configuration")] ==
+             "batch 4, 2 workers, pil pipeline"]
+    assert "the 2 workers and torch's threads compete for the cores" in row["evidence"]
+    assert "torch.set_num_threads" in row["evidence"]
