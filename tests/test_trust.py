@@ -83,14 +83,18 @@ def test_a_sampler_that_sees_another_busy_process_yields_invalid(busy_process):
     assert trust.level == "invalid", other
 
 
-def test_the_preflight_names_a_busy_machine(busy_process):
+def preflight_beside_the_busy_loop():
+    """The preflight as an idle process sees it: the busy loop is a child of this test process."""
     idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
     try:
-        # The busy loop is a child of this test process: judge from an idle process's view.
-        preflight = run_preflight(seconds=0.5, pid=idle.pid)
+        return run_preflight(seconds=0.5, pid=idle.pid)
     finally:
         idle.kill()
         idle.wait()
+
+
+def test_the_preflight_names_a_busy_machine(busy_process):
+    preflight = preflight_beside_the_busy_loop()
     assert not preflight.quiet
     assert preflight.other_cpu_pct > THRESHOLDS.noisy_other_cpu_pct
     assert "other processes are using" in preflight.message
@@ -105,12 +109,7 @@ def test_the_preflight_says_when_the_other_cpu_is_steal(busy_process, monkeypatc
 
     readings = iter([(0.0, 0.0), (10.0, 0.0)])  # steal seconds before and after: far above the loop's
     monkeypatch.setattr(preflight_module, "kernel_seconds", lambda cores: next(readings))
-    idle = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    try:
-        preflight = run_preflight(seconds=0.5, pid=idle.pid)
-    finally:
-        idle.kill()
-        idle.wait()
+    preflight = preflight_beside_the_busy_loop()
     assert not preflight.quiet
     assert "cores of it are steal (the hypervisor gives this VM's cores to other guests" in preflight.message
 
