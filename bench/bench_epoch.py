@@ -7,7 +7,7 @@ and machines). By default a round is sized from the rate measured on a calibrati
 `epoch_round_seconds`, at most the whole 50,000-image epoch; where 20 batches would take
 longer than `MAX_ROUND_SECONDS`, whole batches for about that long instead (at least two).
 Where even the whole epoch is shorter than `epoch_round_seconds` (43 ms on an H200 with the
-device pipeline at batch 16,384), more rounds run instead, up to `MAX_EPOCH_ROUNDS`, so that
+device pipeline at batch 16,384), more rounds run instead, up to `MAX_TIMED_ROUNDS`, so that
 the timed rounds add up to the preset's time: two 43 ms rounds say little about their spread,
 and the sampler (every 0.1 s) would see them once.
 A subset of the 50,000 is projected to a full epoch, labelled `projected`, with the images
@@ -36,7 +36,7 @@ from bench.compile import Recompiles, compile_facts, compile_model, compiled, co
 from bench.data import make_loader
 from bench.phases import PhaseSeconds, phase_clock
 from bench.sweep import FULL_EPOCH_IMAGES
-from bench.timing import synchronize
+from bench.timing import rounds_to_fill, synchronize
 from bench.trace import record_trace
 from bench.workload import evaluate, make_optimizer, prepare_model, train_epoch
 from models import flops_per_image, get_model
@@ -48,8 +48,6 @@ MIN_BATCHES_PER_ROUND = 20
 # about 14 s a batch): then whole batches for about this long, which already averages well.
 MAX_ROUND_SECONDS = 30.0
 MIN_SLOW_BATCHES = 2
-# Whole epochs shorter than the preset's round: more rounds, at most this many.
-MAX_EPOCH_ROUNDS = 50
 # Short passes that still start every worker and warm the allocator on fast configurations.
 WARM_IMAGES = 512
 
@@ -65,10 +63,7 @@ def batches_for(images_per_sec: float, batch_size: int, round_seconds: float) ->
 def rounds_for(images_per_sec: float, images: int, round_seconds: float, rounds: int) -> int:
     """Rounds of `images` each: the preset's `rounds`, or more where a round is shorter than
     `round_seconds`, so that they add up to `rounds * round_seconds` (the rule in the docstring)."""
-    projected_round_seconds = images / images_per_sec
-    if projected_round_seconds >= round_seconds:
-        return rounds
-    return min(MAX_EPOCH_ROUNDS, max(rounds, math.ceil(rounds * round_seconds / projected_round_seconds)))
+    return rounds_to_fill(images / images_per_sec, rounds, rounds * round_seconds)
 
 
 def sized_epoch(net, optimizer, batches, device, batch_size: int, round_seconds: float, max_images: int,

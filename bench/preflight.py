@@ -11,6 +11,7 @@ tree's, and the GPU processes that are not ours; the sweep stores it in
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from dataclasses import asdict, dataclass
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import psutil
 
-from bench.sampling.cpu import kernel_seconds
+from bench.sampling.cpu import busy_and_total_seconds, kernel_seconds
 from bench.trust import THRESHOLDS
 
 log = logging.getLogger("cifarbench.preflight")
@@ -53,10 +54,11 @@ def _tree_busy_seconds(process: psutil.Process) -> float:
     return total
 
 
-def _machine_busy_seconds() -> float:
-    times = psutil.cpu_times()
-    total = sum(times) - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
-    return total - times.idle - getattr(times, "iowait", 0.0)
+def _machine_seconds() -> tuple[float, tuple[float, float] | None]:
+    """Busy seconds of every core together, and (steal, irq) seconds: one read of the counters,
+    counted as the sampler counts them (bench.sampling.cpu)."""
+    cores = psutil.cpu_times(percpu=True)
+    return math.fsum(busy_and_total_seconds(core)[0] for core in cores), kernel_seconds(cores)
 
 
 def cpu_quota_cores(cgroup_root: Path = Path("/sys/fs/cgroup")) -> float | None:
@@ -129,13 +131,11 @@ def run_preflight(seconds: float = PREFLIGHT_SECONDS, usable_cores: int | None =
     me = psutil.Process(pid)
     own_pids = {me.pid, *(child.pid for child in me.children(recursive=True))}
     processes_before = _process_times()
-    machine_before, tree_before = _machine_busy_seconds(), _tree_busy_seconds(me)
-    kernel_before = kernel_seconds(psutil.cpu_times(percpu=True))
+    (machine_before, kernel_before), tree_before = _machine_seconds(), _tree_busy_seconds(me)
     started = time.perf_counter()
     time.sleep(seconds)
     elapsed = time.perf_counter() - started
-    machine_after, tree_after = _machine_busy_seconds(), _tree_busy_seconds(me)
-    kernel_after = kernel_seconds(psutil.cpu_times(percpu=True))
+    (machine_after, kernel_after), tree_after = _machine_seconds(), _tree_busy_seconds(me)
     steal_pct = (max(100.0 * (kernel_after[0] - kernel_before[0]) / elapsed, 0.0)
                  if kernel_before is not None and kernel_after is not None else None)
     other_pct = max(100.0 * ((machine_after - machine_before) - (tree_after - tree_before)) / elapsed, 0.0)

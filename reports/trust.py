@@ -54,16 +54,20 @@ def machine_trust(machine: str, cases: Sequence[Case], preflight: dict | None = 
                         bool(epochs) and all(case.invalid for case in epochs), len(mine))
 
 
+FIGURE = re.compile(r"\d[\d,]*(?:\.\d+)?")  # 14, 1,652 or 0.5 in a reason
+
+
 def _kind(reason: str) -> str:
-    """A reason with its numbers left out: 'the rounds spread 14% ...' and '... 17% ...' are one kind."""
-    return re.sub(r"\d[\d,.]*", "#", reason)
+    """A reason with its figures left out: 'the rounds spread 14% ...' and '... 17% ...' are one kind."""
+    return FIGURE.sub("#", reason)
+
+
+def _first_figure(reason: str) -> float:
+    found = FIGURE.search(reason)
+    return float(found.group().replace(",", "")) if found else 0.0
 
 
 def _worst_of(reasons: list[str]) -> str:
     """One kind's reasons as one: the one with the largest first figure, and how many cases gave it."""
-    def first_figure(reason: str) -> float:
-        found = re.search(r"\d[\d,]*(?:\.\d+)?", reason)
-        return float(found.group().replace(",", "")) if found else 0.0
-
-    worst = max(reasons, key=first_figure).rstrip(".")
+    worst = max(reasons, key=_first_figure).rstrip(".")
     return worst if len(reasons) == 1 else f"{worst} (the worst of {len(reasons)} cases)"

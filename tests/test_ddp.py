@@ -18,8 +18,8 @@ import psutil
 import pytest
 
 from bench import distributed
-from bench.distributed.spec import MAX_TIMED_ROUNDS
 from bench.grid import GridError, case_id, grid_from_options
+from bench.timing import MAX_TIMED_ROUNDS
 from tests.sweep_project import ROOT, lay_out
 
 DDP_DATA = ROOT / "tests" / "data" / "ddp"  # recorded by the harness on a 2-core CPU VM: a sweep and two agents

@@ -9,7 +9,6 @@ import pytest
 import torch
 
 from bench.bench_epoch import (
-    MAX_EPOCH_ROUNDS,
     MAX_ROUND_SECONDS,
     MIN_BATCHES_PER_ROUND,
     MIN_SLOW_BATCHES,
@@ -18,6 +17,7 @@ from bench.bench_epoch import (
     sized_epoch,
 )
 from bench.data import Split, make_loader, synthetic_cifar10
+from bench.timing import MAX_TIMED_ROUNDS
 from bench.workload import make_optimizer, prepare_model
 from models import get_model
 
@@ -36,7 +36,7 @@ def size(train_split, batch_size, round_seconds, max_images, rounds=2):
     batches = make_loader(train_split, "device", "tutorial", batch_size, device=CPU)
     images, timed_rounds = sized_epoch(net, make_optimizer(net), batches, CPU, batch_size, round_seconds, max_images,
                                        rounds)
-    assert rounds <= timed_rounds <= MAX_EPOCH_ROUNDS
+    assert rounds <= timed_rounds <= MAX_TIMED_ROUNDS
     return images
 
 
@@ -70,7 +70,7 @@ def test_whole_epochs_shorter_than_the_round_run_more_rounds():
     # The H200 lease: 50,000 images at 1.15 M images/s is a 43 ms round against a preset's 1 s.
     assert rounds_for(images_per_sec=1_150_000, images=50_000, round_seconds=1.0, rounds=2) == 46
     assert rounds_for(images_per_sec=50_000, images=50_000, round_seconds=1.0, rounds=2) == 2  # a round is 1 s
-    assert rounds_for(images_per_sec=1e9, images=50_000, round_seconds=1.0, rounds=2) == MAX_EPOCH_ROUNDS
+    assert rounds_for(images_per_sec=1e9, images=50_000, round_seconds=1.0, rounds=2) == MAX_TIMED_ROUNDS
     assert rounds_for(images_per_sec=1_000, images=50_000, round_seconds=1.0, rounds=3) == 3
 
 
@@ -79,4 +79,4 @@ def test_a_capped_fast_epoch_times_more_rounds(train_split):
     batches = make_loader(train_split, "device", "tutorial", 32, device=CPU)
     images, rounds = sized_epoch(net, make_optimizer(net), batches, CPU, 32, round_seconds=1e9, max_images=64,
                                  rounds=2)
-    assert (images, rounds) == (64, MAX_EPOCH_ROUNDS)
+    assert (images, rounds) == (64, MAX_TIMED_ROUNDS)

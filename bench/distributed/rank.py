@@ -152,9 +152,8 @@ def _timed_epochs(model: nn.Module, optimizer, batches, sampler, rank_images: in
 
     timed: dict[str, list] = {"round_seconds": [], "busy_seconds": [], "round_images": [], "train_loss": []}
     rounds = spec.rounds
-    round_index = -1
-    while round_index + 1 < spec.warmup_rounds + rounds:
-        round_index += 1
+    round_index = 0
+    while round_index < spec.warmup_rounds + rounds:
         if sampler is not None:
             sampler.set_epoch(round_index)  # a fresh shuffle of the same shards
         if round_index == spec.warmup_rounds and before_timed is not None:
@@ -178,6 +177,7 @@ def _timed_epochs(model: nn.Module, optimizer, batches, sampler, rank_images: in
             timed["busy_seconds"].append(busy)
             timed["round_images"].append(result.images)
             timed["train_loss"].append(result.loss_mean)
+        round_index += 1
     return timed
 
 

@@ -6,10 +6,11 @@ import json
 import math
 from dataclasses import asdict, dataclass
 
+from bench.timing import rounds_to_fill
+
 # A collective that waits longer than this fails its rank (gloo and NCCL both honour it): a hung
 # peer becomes an error, not a hung sweep.
 DEFAULT_PG_TIMEOUT_S = 300.0
-MAX_TIMED_ROUNDS = 50
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class RunSpec:
     busbw_iterations: int = 5
     no_ddp_baseline: bool = True  # on one rank, also time the bare model (no DDP wrapper)
     # Timed rounds add up to at least this long (more rounds than `rounds` where the warm-up
-    # round was short, at most MAX_TIMED_ROUNDS); None: exactly `rounds` (fixed work).
+    # round was short, at most bench.timing.MAX_TIMED_ROUNDS); None: exactly `rounds` (fixed work).
     min_timed_seconds: float | None = None
 
     def __post_init__(self):
@@ -48,10 +49,9 @@ class RunSpec:
         Two rounds of 60 ms (the tutorial net's ddp rounds on two CPU cores) give a spread that
         says little; like the epoch cases, short rounds are timed more often instead.
         """
-        if not self.min_timed_seconds or warm_round_seconds <= 0:
+        if not self.min_timed_seconds:
             return self.rounds
-        wanted = math.ceil(self.min_timed_seconds / warm_round_seconds)
-        return min(MAX_TIMED_ROUNDS, max(self.rounds, wanted))
+        return rounds_to_fill(warm_round_seconds, self.rounds, self.min_timed_seconds)
 
     def rank_batch_size(self, world_size: int) -> int:
         return self.batch_size if self.scaling == "weak" else max(1, self.batch_size // world_size)

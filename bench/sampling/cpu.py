@@ -217,11 +217,11 @@ class CpuCounters:
         self._process_last: tuple[float, float] = (0.0, 0.0)
         self._workers: Workers | None = None
         self._descendants_last: tuple[float, float] = (0.0, 0.0)  # (busy seconds, perf_counter)
-        # (machine's busy seconds on all cores, process's, descendants', perf_counter) at the
-        # window's start and at the latest reading: the exact means over the window.
-        self._window_start: tuple[float, float, float, float] | None = None
-        self._window_last: tuple[float, float, float, float] | None = None
+        # At the window's start and at the latest reading: every core's (busy, total) seconds,
+        # and the process's and its descendants' busy seconds with the perf_counter time. The
+        # window's exact means (`window_means`) and resolution come from these two ends.
         self._window_cores: tuple[list[tuple[float, float]], list[tuple[float, float]]] | None = None
+        self._window_tree: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
         self._kernel_last: tuple[float, float] | None = None
 
     def start(self) -> None:
@@ -242,33 +242,24 @@ class CpuCounters:
         self._workers.relist_if_due(now_s)  # every descendant alive now: their past is before the window
         _, workers_busy_s = self._workers.read()
         self._descendants_last = (reaped_children_seconds(times) + workers_busy_s, now_s)
-        machine_busy_s = math.fsum(busy for busy, _ in self._cores_last)
-        self._window_start = (machine_busy_s, self._process_last[0], self._descendants_last[0], now_s)
         self._window_cores = (self._cores_last, self._cores_last)
+        start = (self._process_last[0], self._descendants_last[0], now_s)
+        self._window_tree = (start, start)
 
     def window_means(self) -> dict[str, float]:
         """`workers_cpu_pct` and `other_cpu_pct` over the whole window so far, from the
         counters at its two ends: exact where per-sample values lump late-counted workers."""
-        if self._window_start is None or self._window_last is None:
+        if self._window_cores is None or self._window_tree is None:
             return {}
-        (machine0, process0, descendants0, t0), (machine1, process1, descendants1, t1) = (
-            self._window_start, self._window_last)
+        (process0, descendants0, t0), (process1, descendants1, t1) = self._window_tree
         if t1 <= t0:
             return {}
+        start, end = self._window_cores
+        machine_s = math.fsum(busy for busy, _ in end) - math.fsum(busy for busy, _ in start)
         workers_pct = 100.0 * max(descendants1 - descendants0, 0.0) / (t1 - t0)
-        other_pct = 100.0 * max((machine1 - machine0) - (process1 - process0) - (descendants1 - descendants0),
-                                0.0) / (t1 - t0)
-        means = {"workers_cpu_pct": workers_pct, "other_cpu_pct": other_pct}
-        resolution_pct = self.other_resolution_pct(t1 - t0)
-        if resolution_pct is not None:
-            means["other_cpu_resolution_pct"] = resolution_pct
-        return means
-
-    def other_resolution_pct(self, window_s: float) -> float | None:
-        """`tick_resolution_pct` of this window's cores; None before a reading."""
-        if self._window_cores is None or window_s <= 0:
-            return None
-        return tick_resolution_pct(*self._window_cores, window_s)
+        other_pct = 100.0 * max(machine_s - (process1 - process0) - (descendants1 - descendants0), 0.0) / (t1 - t0)
+        return {"workers_cpu_pct": workers_pct, "other_cpu_pct": other_pct,
+                "other_cpu_resolution_pct": tick_resolution_pct(start, end, t1 - t0)}
 
     def read(self, row: dict[str, float]) -> float:
         """Add this sample's CPU metrics to `row`; returns the perf_counter time of the reading."""
@@ -326,6 +317,6 @@ class CpuCounters:
             machine_pct = system_pct * len(pairs)
             row["other_cpu_pct"] = max(machine_pct - row["proc_cpu_pct"] - row["workers_cpu_pct"], 0.0)
         if self._window_cores is not None and len(cores_now) == len(self._window_cores[0]):  # same cores
-            self._window_last = (math.fsum(busy for busy, _ in cores_now), busy_s, descendants_s, now_s)
             self._window_cores = (self._window_cores[0], cores_now)
+            self._window_tree = (self._window_tree[0], (busy_s, descendants_s, now_s))
         return now_s
