@@ -116,7 +116,7 @@ def read_cpu_limit(root: Path = ROOT, pid: int | str = "self") -> CpuLimit:
     """The CPU quotas on the cgroup path of process `pid`, read under `root`; never raises."""
     limited, levels_read = [], 0
     for cgroup, mount_directory in _own_cgroups(root, pid):
-        for level in ancestors(cgroup, mount_directory):
+        for level in _ancestors(cgroup, mount_directory):
             limit_cores = read_limit_cores(level)
             if limit_cores is None:
                 continue
@@ -129,17 +129,6 @@ def read_cpu_limit(root: Path = ROOT, pid: int | str = "self") -> CpuLimit:
 def own_cgroups(root: Path = ROOT, pid: int | str = "self") -> tuple[Cgroup, ...]:
     """The cgroup of process `pid` in v1's `cpu` hierarchy and in v2's, where found (v1 first)."""
     return tuple(cgroup for cgroup, _ in _own_cgroups(root, pid))
-
-
-def ancestors(cgroup: Cgroup, mount_directory: Path) -> list[Cgroup]:
-    """`cgroup` and its parents up to `mount_directory` (the highest level visible), nearest first."""
-    levels, current = [], cgroup
-    while True:
-        levels.append(current)
-        if current.directory == mount_directory or current.directory == current.directory.parent:
-            return levels
-        current = Cgroup(version=cgroup.version, path=str(PurePosixPath(current.path).parent),
-                         directory=current.directory.parent)
 
 
 def read_limit_cores(cgroup: Cgroup) -> float | None:
@@ -312,3 +301,14 @@ def _own_cgroups(root: Path, pid: int | str) -> list[tuple[Cgroup, Path]]:
             directory, mount_directory = located
             found[version] = (Cgroup(version=version, path=path, directory=directory), mount_directory)
     return [found[version] for version in sorted(found)]
+
+
+def _ancestors(cgroup: Cgroup, mount_directory: Path) -> list[Cgroup]:
+    """`cgroup` and its parents up to `mount_directory` (the highest level visible), nearest first."""
+    levels, current = [], cgroup
+    while True:
+        levels.append(current)
+        if current.directory == mount_directory or current.directory == current.directory.parent:
+            return levels
+        current = Cgroup(version=cgroup.version, path=str(PurePosixPath(current.path).parent),
+                         directory=current.directory.parent)
