@@ -24,6 +24,7 @@ import pytest
 import torch
 
 from bench import distributed
+from bench.contract import Case, Ddp, Machine, derive
 from bench.grid import usable_cores
 from models import flops_per_image
 
@@ -38,7 +39,7 @@ def ddp_baselines() -> dict:
 # A case whose ranks failed has no rounds to give pytest-benchmark: its failure says why, and
 # the fixture's "not used" warning would report it a second time (an error under -W error).
 @pytest.mark.filterwarnings("ignore:Benchmark fixture was not used:pytest_benchmark.logger.PytestBenchmarkWarning")
-def bench_ddp(benchmark, request, sweep, ddp_baselines, model, device, loader, batch_size, scaling, world_size):
+def bench_ddp(benchmark, sweep, ddp_baselines, model, device, loader, batch_size, scaling, world_size):
     if device == "cuda":
         gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if gpus < world_size:
@@ -56,6 +57,7 @@ def bench_ddp(benchmark, request, sweep, ddp_baselines, model, device, loader, b
         data_dir=str(sweep.data_dir) if sweep.data_dir is not None else None,
         # Each rank its share of the cores (--bench-threads caps the total), at least one.
         threads_per_rank=max(1, min(sweep.cpu_threads, usable_cores()) // world_size),
+        sample_interval_s=sweep.sample_interval_s,
     )
     try:
         ranks = distributed.launch(spec, world_size)
@@ -70,26 +72,25 @@ def bench_ddp(benchmark, request, sweep, ddp_baselines, model, device, loader, b
         return  # a smoke run (--benchmark-disable): the ranks ran their rounds; nothing is recorded
     distributed.record_rounds(benchmark, summary["round_seconds"])
     if facts["allreduce_busbw_gb_per_s"]:
-        # A machine fact, next to the peak matmul: the plugin's facts dict is the one every
-        # save of the results file writes, so it appears there from this case on.
-        machine_facts = request.config._cifarbench.facts
-        busbw = machine_facts.setdefault("allreduce_busbw_gb_per_s", {})
+        # A machine fact, next to the peak matmul: every later save of the results file writes it.
+        busbw = sweep.machine_facts.setdefault(Machine.allreduce_busbw_gb_per_s, {})
         busbw[f"{facts['backend']}:ws{world_size}"] = facts["allreduce_busbw_gb_per_s"]
 
-    images_per_sec = summary["images_per_round"] / benchmark.stats.stats.median
+    images_per_sec = derive.images_per_sec(summary["images_per_round"], benchmark.stats.stats.data)
     # Same machine, settings and session: one rank's images/s of the same configuration.
     baseline_key = (model, device, loader, batch_size)
     if world_size == 1:
         ddp_baselines[baseline_key] = images_per_sec
     baseline = ddp_baselines.get(baseline_key)
     sweep.record(
-        benchmark, None, None,
-        images_per_round=summary["images_per_round"],
-        flops_per_image=flops_per_image(model)["train"],
-        scaling_efficiency=images_per_sec / (world_size * baseline) if baseline else None,
-        baseline_images_per_sec=baseline,
-        device_name=torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
-        cpu_threads=facts["threads_per_rank"],
-        data_source="synthetic" if sweep.data_dir is None else str(sweep.data_dir),
-        **facts,
+        benchmark, None, None, images_per_round=summary["images_per_round"],
+        flops_per_image=flops_per_image(model)["train"], threads=facts["threads_per_rank"],
+        utilization=summary["utilization"],
+        facts={
+            Ddp.scaling_efficiency: derive.scaling_efficiency(images_per_sec, world_size, baseline),
+            Ddp.baseline_images_per_sec: baseline,
+            Case.device_name: torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
+            Ddp.data_source: sweep.data_source,
+            **facts,
+        },
     )

@@ -16,7 +16,8 @@ device-resident pipeline) through the copy to the device, forward, backward and 
 step, as the tutorial's loop does. Each round ends with a device synchronization.
 Not timed: building the data set, starting the workers (they persist across rounds), the
 warm-up and calibration passes, and the evaluation pass afterwards (its seconds and accuracy
-are recorded).
+are recorded). A repeat of the case (`--bench-repeats`) trains the first run's images and
+rounds again, without calibrating or evaluating again.
 With torch.compile (`compile` axis, bench/compile.py): compiled first, before the warm-up:
 `compile_seconds` is the first compiled pass (one batch, or 512 images) minus a warm eager
 pass of the same size; recompiles inside the timed rounds are counted (`recompiles`). The
@@ -33,9 +34,10 @@ import pytest
 import torch
 
 from bench.compile import Recompiles, compile_facts, compile_model, compiled, compiling, measure_compile
+from bench.contract import Epoch, derive
+from bench.contract.vocab import FULL_EPOCH_IMAGES
 from bench.data import make_loader
 from bench.phases import PhaseSeconds, phase_clock
-from bench.sweep import FULL_EPOCH_IMAGES
 from bench.timing import rounds_to_fill, synchronize
 from bench.trace import record_trace
 from bench.workload import evaluate, make_optimizer, prepare_model, train_epoch
@@ -88,14 +90,16 @@ def sized_epoch(net, optimizer, batches, device, batch_size: int, round_seconds:
 
 
 @pytest.mark.benchmark(group="epoch")
-def bench_epoch(benchmark, request, sweep, model, device, loader, transform, batch_size, num_workers, compile):
+def bench_epoch(benchmark, request, sweep, model, device, loader, transform, batch_size, num_workers, threads,
+                compile):
     device = sweep.require(device)
     grid = sweep.grid
     # Pinned host memory lets the copy to a GPU run asynchronously; the `device` pipeline
     # has nothing to copy.
     pin_memory = device.type == "cuda" and loader != "device"
     what = f"{model} epoch at batch {batch_size}"
-    with sweep.device_errors(device, what), compiling(compile, what):
+    first_run = sweep.first_run()
+    with sweep.device_errors(device, what), compiling(compile, what), sweep.threads(threads) as threads:
         torch.manual_seed(sweep.seed)
         eager_net = prepare_model(get_model(model), device)
         net = compile_model(eager_net, compile)  # the same module for eager; shares its parameters
@@ -117,32 +121,36 @@ def bench_epoch(benchmark, request, sweep, model, device, loader, transform, bat
         if benchmark.disabled:  # a smoke run: two batches, once
             epoch_images = min(epoch_images, MIN_SLOW_BATCHES * batch_size)
         elif grid.epoch_round_seconds is not None:
-            epoch_images, rounds = sized_epoch(net, optimizer, train_batches, device, batch_size,
-                                               grid.epoch_round_seconds, epoch_images, rounds)
+            # Sized on the case's first run; its repeats time the same work.
+            epoch_images, rounds = sweep.sized(lambda: sized_epoch(
+                net, optimizer, train_batches, device, batch_size, grid.epoch_round_seconds, epoch_images, rounds))
         results = []
         clock = phase_clock(device) if sweep.phases else None
 
         def one_epoch():
             results.append(train_epoch(net, optimizer, train_batches, device, max_images=epoch_images, clock=clock))
 
-        sampler = sweep.measure(benchmark, one_epoch, device, rounds, recompiles=recompiles)
+        window = sweep.measure(benchmark, one_epoch, device, rounds, recompiles=recompiles)
         trace = None
-        if sweep.trace_dir is not None and not benchmark.disabled:
+        if sweep.trace_dir is not None and not benchmark.disabled and first_run:
             # After the timed rounds: the profiler slows what it records.
             trace = record_trace(net, optimizer, train_batches, device,
                                  sweep.trace_dir / f"{request.node.callspec.id}.pt.trace.json.gz")
 
-        eval_split = sweep.data.test
-        eval_images = min(grid.eval_images, epoch_images, len(eval_split.labels))
-        eval_batches = make_loader(
-            type(eval_split)(eval_split.images[:eval_images], eval_split.labels[:eval_images]),
-            loader, "tutorial", batch_size, num_workers=num_workers, pin_memory=pin_memory,
-            shuffle=False, device=device,
-        )
-        synchronize(device)  # host-device sync point
-        started = time.perf_counter()
-        accuracy = evaluate(eager_net, eval_batches, device)  # ends with .item(): synchronized
-        eval_seconds = time.perf_counter() - started
+        evaluation = {}
+        if first_run:  # its repeats train the same model the same way: evaluated once
+            eval_split = sweep.data.test
+            eval_images = min(grid.eval_images, epoch_images, len(eval_split.labels))
+            eval_batches = make_loader(
+                type(eval_split)(eval_split.images[:eval_images], eval_split.labels[:eval_images]),
+                loader, "tutorial", batch_size, num_workers=num_workers, pin_memory=pin_memory,
+                shuffle=False, device=device,
+            )
+            synchronize(device)  # host-device sync point
+            started = time.perf_counter()
+            accuracy = evaluate(eager_net, eval_batches, device)  # ends with .item(): synchronized
+            evaluation = {Epoch.eval_images: eval_images, Epoch.eval_seconds: time.perf_counter() - started,
+                          Epoch.eval_accuracy: accuracy}
 
     timed = results[-sweep.rounds_done(benchmark):]
     images_per_round = sum(result.images for result in timed) / len(timed)
@@ -159,30 +167,32 @@ def bench_epoch(benchmark, request, sweep, model, device, loader, transform, bat
         spent = PhaseSeconds()
         for result in timed:
             spent.add(result.phases)
-        facts["phases"] = spent.as_extra_info(total_seconds=sum(benchmark.stats.stats.data))
+        facts[Epoch.phases] = spent.as_extra_info(total_seconds=sum(benchmark.stats.stats.data))
     if trace is not None:
         trace_file = trace.pop("file")
         # relative to the results folder, which the report is written into
-        facts["trace"] = {"path": trace_file.relative_to(sweep.trace_dir.parent.parent).as_posix(), **trace}
+        facts[Epoch.trace] = {"path": trace_file.relative_to(sweep.trace_dir.parent.parent).as_posix(), **trace}
+    if recompiles is not None:
+        facts[Epoch.recompiles] = recompiles.count
     sweep.record(
-        benchmark, sampler, device,
+        benchmark, window, device,
         images_per_round=images_per_round,
         projected_batches=round(batches_per_round) if projected else None,
-        batches_per_round=batches_per_round,
         flops_per_image=flops_per_image(model)["train"],
-        epoch_images=images_per_round,
-        epoch_seconds=median_seconds,
-        full_epoch_seconds=median_seconds * FULL_EPOCH_IMAGES / images_per_round,
-        full_epoch_projected=projected,
-        train_loss=losses[-1],
-        train_loss_per_round=losses,
-        eval_images=eval_images,
-        eval_seconds=eval_seconds,
-        eval_accuracy=accuracy,
-        pin_memory=pin_memory,
-        data_source=sweep.data_source,
-        **facts,
-        drop_last=compiled(compile),
-        **compile_facts(compile, compile_time),
-        **({"recompiles": recompiles.count} if recompiles is not None else {}),
+        threads=threads,
+        facts={
+            Epoch.batches_per_round: batches_per_round,
+            Epoch.epoch_images: images_per_round,
+            Epoch.epoch_seconds: median_seconds,
+            Epoch.full_epoch_seconds: derive.full_epoch_seconds(images_per_round / median_seconds),
+            Epoch.full_epoch_projected: projected,
+            Epoch.train_loss: losses[-1],
+            Epoch.train_loss_per_round: losses,
+            **evaluation,
+            Epoch.pin_memory: pin_memory,
+            Epoch.data_source: sweep.data_source,
+            **facts,
+            Epoch.drop_last: compiled(compile),
+            **compile_facts(compile, compile_time),
+        },
     )

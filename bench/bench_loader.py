@@ -16,6 +16,7 @@ import time
 
 import pytest
 
+from bench.contract import Loader
 from bench.data import make_loader
 from bench.timing import steps_per_round, synchronize
 
@@ -58,23 +59,22 @@ def bench_loader(benchmark, sweep, loader, transform, batch_size, num_workers, p
     first_batch_seconds = time.perf_counter() - started
     batches_per_round = math.ceil(sweep.grid.loader_round_images / batch_size)
     if device is not None:  # the device pipeline: synchronous, one batch's time is its rate
-        batches_per_round = max(batches_per_round,
-                                steps_per_round(stream.next_images, sync_device, sweep.grid.step_round_seconds))
+        # Sized on the case's first run; its repeats pull the same batches.
+        batches_per_round = sweep.sized(lambda: max(
+            batches_per_round, steps_per_round(stream.next_images, sync_device, sweep.grid.step_round_seconds)))
     served = []
 
     def one_round():
         served.append(sum(stream.next_images() for _ in range(batches_per_round)))
 
     try:
-        sampler = sweep.measure(benchmark, one_round, sync_device, sweep.grid.rounds)
+        window = sweep.measure(benchmark, one_round, sync_device, sweep.grid.rounds)
     finally:
         stream.close()
     timed = served[-sweep.rounds_done(benchmark):]
-    sweep.record(
-        benchmark, sampler, device,
-        images_per_round=sum(timed) / len(timed),
-        first_batch_seconds=first_batch_seconds,
-        batches_per_round=batches_per_round,
-        data_device=str(sync_device),
-        data_source=sweep.data_source,
-    )
+    sweep.record(benchmark, window, device, images_per_round=sum(timed) / len(timed), facts={
+        Loader.first_batch_seconds: first_batch_seconds,
+        Loader.batches_per_round: batches_per_round,
+        Loader.data_device: str(sync_device),
+        Loader.data_source: sweep.data_source,
+    })

@@ -13,6 +13,7 @@ Run: pytest --benchmark bench/bench_phases.py
 import pytest
 import torch
 
+from bench.contract import PhaseOverhead
 from bench.data import make_loader
 from bench.phases import phase_clock
 from bench.workload import make_optimizer, prepare_model, train_epoch
@@ -46,13 +47,13 @@ def bench_phase_overhead(benchmark, sweep, medians_off, device, breakdown):
     def one_epoch():
         train_epoch(net, optimizer, batches, device, max_images=EPOCH_IMAGES, clock=clock)
 
-    sampler = sweep.measure(benchmark, one_epoch, device, ROUNDS)
-    sweep.record(benchmark, sampler, device, images_per_round=EPOCH_IMAGES, breakdown=breakdown,
-                 loader=loader, batch_size=batch_size)
+    window = sweep.measure(benchmark, one_epoch, device, ROUNDS)
+    sweep.record(benchmark, window, device, images_per_round=EPOCH_IMAGES, facts={
+        PhaseOverhead.breakdown: breakdown, PhaseOverhead.loader: loader, PhaseOverhead.batch_size: batch_size})
     if benchmark.disabled:
         return  # a smoke run: nothing was timed, no ratio
     median_seconds = benchmark.stats.stats.median
     if breakdown == "off":
         medians_off[str(device)] = median_seconds
     elif str(device) in medians_off:
-        benchmark.extra_info["overhead_ratio"] = median_seconds / medians_off[str(device)]
+        benchmark.extra_info[PhaseOverhead.overhead_ratio] = median_seconds / medians_off[str(device)]

@@ -16,6 +16,7 @@ Run: pytest --benchmark bench/bench_sampler.py [--bench-sample-interval 0.1]
 import pytest
 import torch
 
+from bench.contract import Case, SamplerOverhead
 from bench.sampling import Sampler
 from bench.trust import assess
 
@@ -37,13 +38,13 @@ def bench_sampler_overhead(benchmark, sweep, sampler):
             torch.mm(left, right, out=product)
 
     info = benchmark.extra_info
-    info.update(  # off or on is the case's `sampler` parameter; extra_info["sampler"] is the sampler's facts
-        sample_interval_s=sweep.sample_interval_s,
-        cpu_threads=torch.get_num_threads(),
-        matrix_size=MATRIX_SIZE,
-        matmuls_per_round=MATMULS_PER_ROUND,
-        flops_per_round=2 * MATRIX_SIZE**3 * MATMULS_PER_ROUND,
-    )
+    info.update({  # off or on is the case's `sampler` parameter; extra_info["sampler"] is the sampler's facts
+        SamplerOverhead.sample_interval_s: sweep.sample_interval_s,
+        Case.cpu_threads: torch.get_num_threads(),
+        SamplerOverhead.matrix_size: MATRIX_SIZE,
+        SamplerOverhead.matmuls_per_round: MATMULS_PER_ROUND,
+        SamplerOverhead.flops_per_round: 2 * MATRIX_SIZE**3 * MATMULS_PER_ROUND,
+    })
     resolution_pct = None
     if sampler == "off":
         benchmark.pedantic(one_round, rounds=ROUNDS, warmup_rounds=1, iterations=1)
@@ -51,14 +52,14 @@ def bench_sampler_overhead(benchmark, sweep, sampler):
         with Sampler(interval_s=sweep.sample_interval_s) as running:
             benchmark.pedantic(one_round, rounds=ROUNDS, warmup_rounds=1, iterations=1)
         sampled = running.result()
-        info["sampler_thread_cpu_pct_of_one_core"] = sampled.facts.thread_cpu_pct_of_one_core
-        info["sampler_thread_cpu_seconds"] = sampled.facts.thread_cpu_seconds
-        info["sampler_wall_seconds"] = sampled.facts.wall_seconds
-        info["sampler_samples"] = sampled.facts.samples
-        info["utilization"] = sampled.summary
+        info[SamplerOverhead.sampler_thread_cpu_pct_of_one_core] = sampled.facts.thread_cpu_pct_of_one_core
+        info[SamplerOverhead.sampler_thread_cpu_seconds] = sampled.facts.thread_cpu_seconds
+        info[SamplerOverhead.sampler_wall_seconds] = sampled.facts.wall_seconds
+        info[SamplerOverhead.sampler_samples] = sampled.facts.samples
+        info[Case.utilization] = sampled.summary
         resolution_pct = sampled.other_cpu_resolution_pct
     if not benchmark.disabled:
         # The same verdict as every case (the off case has no sampler: its rounds' spread only).
-        other_cpu_pct = info.get("utilization", {}).get("other_cpu_pct", {}).get("mean")
-        info["trust"] = assess(list(benchmark.stats.stats.data), other_cpu_pct,
+        other_cpu_pct = info.get(Case.utilization, {}).get("other_cpu_pct", {}).get("mean")
+        info[Case.trust] = assess(list(benchmark.stats.stats.data), other_cpu_pct,
                                other_cpu_resolution_pct=resolution_pct).as_dict()

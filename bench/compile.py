@@ -29,6 +29,7 @@ import pytest
 import torch
 from torch import nn
 
+from bench.contract import Compile
 from bench.timing import synchronize
 
 EAGER = "eager"
@@ -142,15 +143,15 @@ def _seconds(work: Callable[[], object], device: torch.device) -> float:
 
 
 def compile_facts(mode: str, compile_time: CompileTime | None) -> dict:
-    """The compile time a compiled case records (nothing for eager; see bench/contract.py).
+    """The compile time a compiled case records (nothing for eager; keys: bench.contract.Compile).
 
     `recompiles` is recorded by the case after its timed rounds, from its `Recompiles`.
     """
     if not compiled(mode) or compile_time is None:
         return {}
     return {
-        "compile_backend": COMPILE_BACKEND,
-        "compile_seconds": compile_time.compile_seconds,
-        "compile_first_seconds": compile_time.first_compiled_seconds,
-        "compile_eager_seconds": compile_time.eager_seconds,
+        Compile.compile_backend: COMPILE_BACKEND,
+        Compile.compile_seconds: compile_time.compile_seconds,
+        Compile.compile_first_seconds: compile_time.first_compiled_seconds,
+        Compile.compile_eager_seconds: compile_time.eager_seconds,
     }

@@ -28,15 +28,15 @@ DEFAULT_PRESET = "standard"
 # The benchmark groups and the axes each one sweeps, in id order.
 GROUP_AXES: dict[str, tuple[str, ...]] = {
     "loader": ("loader", "transform", "batch_size", "num_workers", "pin_memory"),
-    "forward": ("model", "device", "batch_size"),
-    "train_step": ("model", "device", "batch_size", "amp", "channels_last", "compile"),
-    "epoch": ("model", "device", "loader", "transform", "batch_size", "num_workers", "compile"),
+    "forward": ("model", "device", "batch_size", "threads"),
+    "train_step": ("model", "device", "batch_size", "threads", "amp", "channels_last", "compile"),
+    "epoch": ("model", "device", "loader", "transform", "batch_size", "num_workers", "threads", "compile"),
     # Data-parallel epochs (bench/bench_ddp.py): `device` is a device type, its ranks on cuda:0..N-1.
     "ddp": ("model", "device", "loader", "batch_size", "scaling", "world_size"),
 }
 # The grid's field for each axis the command line can set.
 AXIS_FIELDS = {"devices": "device", "models": "model", "batch_sizes": "batch_size", "workers": "num_workers",
-               "loaders": "loader", "transforms": "transform", "compile_modes": "compile"}
+               "loaders": "loader", "transforms": "transform", "compile_modes": "compile", "threads": "threads"}
 # Case ids of the `compile` axis.
 COMPILE_IDS = {EAGER: "eager", "default": "compiled", "max-autotune": "compiled_max-autotune"}
 
@@ -141,6 +141,24 @@ class Grid:
     # Models the ddp group runs on the CPU unless --bench-models names others: ResNet-18 at
     # about 55 images/s on two cores makes one gloo case of 8,192 images a rank take 10 minutes.
     ddp_cpu_models: tuple[str, ...] | None = ("tutorial",)
+    # torch's intra-op threads: the sweep's (the usable cores, or what a cgroup CPU limit
+    # allows) and the `threads` axis of the CPU's forward, train_step and epoch cases (GPU
+    # cases run on the sweep's threads). Ids name a thread count only where it is not the default.
+    default_threads: int = 1
+    threads: tuple[int, ...] = ()  # empty: the default only
+    # How many times the sweep runs every case, interleaved (bench/repeats.py merges them).
+    repeats: int = 1
+
+    def thread_counts(self, device: str | None) -> tuple[int, ...]:
+        if device == "cpu" and self.threads:
+            return self.threads
+        return (self.default_threads,)
+
+    def case_id(self, case: dict) -> str:
+        """The case's readable id; the threads axis is named only where it is not the sweep's default."""
+        shown = {axis: value for axis, value in case.items()
+                 if not (axis == "threads" and value == self.default_threads)}
+        return case_id(shown)
 
     def cases(self, group: str) -> list[dict]:
         """The parameter combinations of a group, impossible ones and the preset's trims left out.
@@ -169,6 +187,7 @@ class Grid:
             per_device["channels_last"] = self.channels_last.get(device, (False,))
             per_device["world_size"] = self.world_sizes.get(device, (1,))
             per_device["compile"] = self.compile_modes.get(device, (EAGER,))
+            per_device["threads"] = self.thread_counts(device)
             for combo in itertools.product(*(per_device[axis] for axis in axes)):
                 case = dict(zip(axes, combo, strict=False))
                 if case.get("loader") == "device" and (case.get("num_workers") or case.get("pin_memory")):
@@ -294,7 +313,7 @@ def default_grid(preset: str) -> Grid:
             loader_round_images=2_048, step_round_seconds=0.05, rounds=3, epoch_rounds=2,
             eval_images=2_048, epoch_round_seconds=1.0, max_cpu_batch_size=4,
             device_pipeline_only_from_batch_size=1_024, world_sizes={"cpu": (), "cuda": (1,)},
-            ddp_rank_images=4_096, **compiling,
+            ddp_rank_images=4_096, repeats=2, **compiling,
         )
     if preset == "quick":
         return Grid(
@@ -302,7 +321,7 @@ def default_grid(preset: str) -> Grid:
             workers=worker_counts(cores, 2), loaders=LOADERS, transforms=("tutorial",),
             epoch_images=50_000, loader_round_images=2_048, step_round_seconds=0.05, rounds=3,
             epoch_rounds=2, eval_images=2_048, pin_memory=(False,), amp=amp, epoch_round_seconds=1.0,
-            world_sizes=world_sizes(cuda_devices), ddp_rank_images=1_024, **compiling,
+            world_sizes=world_sizes(cuda_devices), ddp_rank_images=1_024, repeats=2, **compiling,
         )
     if preset == "standard":
         return Grid(
@@ -313,7 +332,7 @@ def default_grid(preset: str) -> Grid:
             channels_last=channels_last, eval_images=5_000, epoch_round_seconds=1.5,
             max_cpu_batch_size=512, world_sizes=world_sizes(cuda_devices), ddp_batch_sizes=(32, 128),
             ddp_loaders=("tensor", "device") if cuda_devices else ("tensor",), ddp_rank_images=8_192,
-            **compiling,
+            repeats=3, **compiling,
         )
     return Grid(
         preset=preset, devices=devices, models=tuple(MODELS),
@@ -322,7 +341,7 @@ def default_grid(preset: str) -> Grid:
         step_round_seconds=0.2, rounds=7, epoch_rounds=3, pin_memory=pin_memory, amp=amp,
         channels_last=channels_last, world_sizes=world_sizes(cuda_devices), ddp_batch_sizes=(32, 128, 512),
         ddp_loaders=("tensor", "device"), ddp_scalings=("weak", "strong"), ddp_rank_images=16_384,
-        **compiling,
+        repeats=3, **compiling,
     )
 
 
@@ -388,12 +407,26 @@ def grid_from_options(preset: str, devices: str | None = None, models: str | Non
                       batch_sizes: str | None = None, workers: str | None = None,
                       loaders: str | None = None, transforms: str | None = None,
                       epoch_images: int | None = None, world_sizes: str | None = None,
-                      compile_modes: str | None = None) -> Grid:
+                      compile_modes: str | None = None, threads: str | None = None,
+                      default_threads: int | None = None, repeats: int | None = None) -> Grid:
     """The preset's grid with the axes given on the command line put in place.
 
-    Named devices must exist on this machine (GridError otherwise).
+    Named devices must exist on this machine (GridError otherwise). `default_threads`: torch's
+    threads for the sweep (default: the usable cores); `threads`: the threads axis, e.g. "1,2,4"
+    (one value also sets the sweep's threads); `repeats`: --bench-repeats.
     """
     grid = default_grid(preset)
+    thread_axis = parse_list("--bench-threads", threads, kind=int)
+    if thread_axis and 0 in thread_axis:
+        raise GridError("--bench-threads: thread counts must be at least 1")
+    if thread_axis and len(thread_axis) == 1:
+        default_threads = thread_axis[0]
+    grid = replace(grid, default_threads=default_threads or usable_cores(),
+                   threads=thread_axis if thread_axis and len(thread_axis) > 1 else ())
+    if repeats is not None:
+        if repeats < 1:
+            raise GridError(f"--bench-repeats: {repeats} must be at least 1")
+        grid = replace(grid, repeats=repeats)
     overrides = {
         "devices": parse_devices(devices),
         "models": parse_list("--bench-models", models, tuple(MODELS)),
@@ -405,7 +438,8 @@ def grid_from_options(preset: str, devices: str | None = None, models: str | Non
     }
     if overrides["batch_sizes"] and 0 in overrides["batch_sizes"]:
         raise GridError("--bench-batch-sizes: batch sizes must be at least 1")
-    explicit = frozenset(name for name, value in overrides.items() if value is not None)
+    explicit = frozenset(name for name, value in overrides.items() if value is not None) | (
+        {"threads"} if thread_axis else set())
     changes: dict = {name: value for name, value in overrides.items()
                      if value is not None and name != "compile_modes"}
     if epoch_images is not None:
@@ -454,6 +488,8 @@ def case_id(case: dict) -> str:
             parts.append("channels_last" if value else "nchw")
         elif axis == "world_size":
             parts.append(f"ws{value}")
+        elif axis == "threads":
+            parts.append(f"t{value}")
         elif axis == "compile":
             parts.append(COMPILE_IDS.get(value, f"compiled_{value}"))
         else:

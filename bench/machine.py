@@ -17,6 +17,7 @@ import psutil
 import torch
 import torchvision
 
+from bench.contract import Machine
 from bench.grid import usable_cores
 from bench.timing import synchronize
 
@@ -117,34 +118,46 @@ def safe_label(label: str) -> str:
 
 
 def collect(cpu_info: dict, devices: list[str], label: str | None, threads: int,
-            price_per_hour: float | None = None, measure_peak: bool = True) -> dict:
-    """Everything `machine_info["cifarbench"]` holds. `cpu_info` is py-cpuinfo's dict."""
+            price_per_hour: float | None = None, measure_peak: bool = True, cpu_limit=None) -> dict:
+    """Everything `machine_info["cifarbench"]` holds (keys: bench.contract.Machine).
+
+    `cpu_info` is py-cpuinfo's dict; `cpu_limit` the process's cgroup limit (bench.cgroup).
+    """
     gpus = gpu_facts()
     flags = set(cpu_info.get("flags", []))
     facts = {
-        "label": label or default_label(gpus),
-        "hostname": socket.gethostname(),
-        "cpu_brand": cpu_info.get("brand_raw") or platform.processor() or platform.machine(),
-        "cpu_count_logical": os.cpu_count(),
-        "cpu_count_usable": usable_cores(),
-        "cpu_flags": sorted(flags.intersection(INTERESTING_CPU_FLAGS)),
-        "ram_gib": psutil.virtual_memory().total / 2**30,
-        "torch_threads": threads,
-        "gpus": gpus,
-        "versions": {
+        Machine.label: label or default_label(gpus),
+        Machine.hostname: socket.gethostname(),
+        Machine.cpu_brand: cpu_info.get("brand_raw") or platform.processor() or platform.machine(),
+        Machine.cpu_count_logical: os.cpu_count(),
+        Machine.cpu_count_usable: usable_cores(),
+        Machine.cpu_limit: cpu_limit_facts(cpu_limit),
+        Machine.cpu_flags: sorted(flags.intersection(INTERESTING_CPU_FLAGS)),
+        Machine.ram_gib: psutil.virtual_memory().total / 2**30,
+        Machine.torch_threads: threads,
+        Machine.gpus: gpus,
+        Machine.versions: {
             "python": platform.python_version(),
             "torch": torch.__version__,
             "torchvision": torchvision.__version__,
             "cuda": torch.version.cuda,
             "cudnn": torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None,
         },
-        "backend": {
+        Machine.backend: {
             "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
             "tf32_cudnn": torch.backends.cudnn.allow_tf32,
             "cudnn_benchmark": torch.backends.cudnn.benchmark,
             "float32_matmul_precision": torch.get_float32_matmul_precision(),
         },
-        "price_per_hour": price_per_hour,
-        "peak_tflops": peak_tflops(devices) if measure_peak else {},
+        Machine.price_per_hour: price_per_hour,
+        Machine.peak_tflops: peak_tflops(devices) if measure_peak else {},
     }
     return facts
+
+
+def cpu_limit_facts(cpu_limit) -> dict | None:
+    """The cgroup CPU limit as a machine fact: {limit_cores, version, cgroup}, None without one."""
+    setter = cpu_limit.setter if cpu_limit is not None else None
+    if setter is None:
+        return None
+    return {"limit_cores": setter.limit_cores, "version": setter.cgroup.version, "cgroup": setter.cgroup.path}

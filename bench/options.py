@@ -30,8 +30,12 @@ def add_options(parser) -> None:
     group.addoption("--bench-epoch-images", type=int,
                     help="images per timed epoch, exactly (whole batches), every round; fewer than "
                          "50,000 are projected to a full epoch")
-    group.addoption("--bench-threads", type=int,
-                    help="CPU intra-op threads for torch (default: the usable cores)")
+    group.addoption("--bench-threads",
+                    help="torch's CPU intra-op threads: one count for the sweep (default: the usable cores, or "
+                         "what a cgroup CPU limit allows), or a comma-separated axis, e.g. 1,2,4")
+    group.addoption("--bench-repeats", type=int,
+                    help="run every case this many times, interleaved, for an interval that holds from one run "
+                         "to the next (default: the preset's)")
     group.addoption("--bench-label", help="name of this machine in the results, e.g. the instance shape")
     group.addoption("--bench-results", default="results",
                     help="folder for result files and the report (default: results)")

@@ -23,9 +23,12 @@ from pathlib import Path
 import pytest
 import torch
 
+from bench import cgroup
+from bench.canary import Canary
 from bench.compat import alias_private_nodeid
+from bench.contract.vocab import EAGER, THROUGHPUT_GROUPS
 from bench.data import DataError, resolve_data_dir
-from bench.grid import GROUP_AXES, GridError, case_id, grid_from_options, usable_cores
+from bench.grid import GROUP_AXES, GridError, grid_from_options, usable_cores
 from bench.options import add_options, chosen_preset
 from bench.preflight import run_preflight
 from bench.results import ResultsError, claim_results_path
@@ -35,6 +38,9 @@ from bench.summary import summary_lines
 from bench.sweep import Sweep
 
 CASE_FILE_PREFIX = "bench_"
+# The plugin's state, kept where pytest keeps a plugin's state: the config's stash.
+SESSION = pytest.StashKey[SweepSession]()  # the run's SweepSession, with --benchmark
+NOTES = pytest.StashKey[list]()  # header lines about the options (a deprecated name used, ...)
 
 alias_private_nodeid()  # before pytest-benchmark's fixture reads it (bench.compat)
 
@@ -54,6 +60,10 @@ def pytest_configure(config):
     if not config.getoption("benchmark"):
         return
     preset, deprecation = chosen_preset(config)
+    # A container's CPU limit (a cgroup quota) leaves affinity showing every core: torch would
+    # run a thread per core and be throttled in nearly every period. Threads fit the limit.
+    cpu_limit = cgroup.read_cpu_limit()
+    default_threads = cgroup.recommended_threads(cpu_limit.limit_cores, usable_cores())
     try:
         grid = grid_from_options(
             preset,
@@ -66,16 +76,16 @@ def pytest_configure(config):
             epoch_images=config.getoption("bench_epoch_images"),
             world_sizes=config.getoption("bench_world_sizes"),
             compile_modes=config.getoption("bench_compile"),
+            threads=config.getoption("bench_threads"),
+            default_threads=default_threads,
+            repeats=config.getoption("bench_repeats"),
         )
     except GridError as error:
         raise pytest.UsageError(str(error)) from None
     interval_s = config.getoption("bench_sample_interval")
     if not interval_s > 0:
         raise pytest.UsageError(f"--bench-sample-interval: {interval_s} must be a positive number of seconds")
-    threads = config.getoption("bench_threads")
-    threads = usable_cores() if threads is None else threads
-    if threads < 1:
-        raise pytest.UsageError(f"--bench-threads: {threads} must be at least 1")
+    threads = grid.default_threads
     price = config.getoption("bench_price_per_hour")
     if price is not None and price < 0:
         raise pytest.UsageError(f"--bench-price-per-hour: {price} must not be negative")
@@ -85,6 +95,7 @@ def pytest_configure(config):
         download=config.getoption("bench_download"),
         sample_interval_s=interval_s,
         cpu_threads=threads,
+        cpu_limit=cpu_limit,
     )
     if sweep.data_dir is not None or sweep.download:
         # Real data is read now: a missing, empty or corrupt folder stops the sweep before
@@ -120,9 +131,20 @@ def pytest_configure(config):
     config.option.verbose = max(config.option.verbose, 1)
     if config.getoption("bench_trace") and path is not None:
         sweep.trace_dir = path.parent / "traces" / path.stem
-    config._cifarbench = SweepSession(config=config, sweep=sweep, label=label, path=path, started=started,
-                                      preflight=preflight, smoke=smoke)
-    config._cifarbench_notes = [note for note in (deprecation,) if note]
+    config.stash[SESSION] = SweepSession(config=config, sweep=sweep, label=label, path=path, started=started,
+                                         preflight=preflight, smoke=smoke, repeats=1 if smoke else grid.repeats,
+                                         canary=None if smoke else Canary(threads=threads))
+    config.stash[NOTES] = [note for note in (deprecation, _limit_note(cpu_limit, threads)) if note]
+
+
+def _limit_note(cpu_limit: cgroup.CpuLimit, threads: int) -> str | None:
+    """The header's line on a cgroup CPU limit, when there is one."""
+    setter = cpu_limit.setter
+    if setter is None:
+        return None
+    return (f"CPU limit {setter.limit_cores:g} cores (cgroup v{setter.cgroup.version} {setter.cgroup.path}): "
+            f"torch runs {threads} thread{'s' if threads != 1 else ''} ({usable_cores()} cores visible); "
+            "throttled rounds are invalid")
 
 
 def machine_label() -> str:
@@ -132,7 +154,7 @@ def machine_label() -> str:
 
 
 def _session(config) -> SweepSession | None:
-    return getattr(config, "_cifarbench", None)
+    return config.stash.get(SESSION, None)
 
 
 def pytest_report_header(config):
@@ -141,8 +163,10 @@ def pytest_report_header(config):
         return None
     grid = state.sweep.grid
     lines = [f"cifarbench: preset {grid.preset}, devices {', '.join(grid.devices)}, "
-             f"{state.sweep.cpu_threads} torch threads"]
-    lines += [f"cifarbench: {note}" for note in config._cifarbench_notes]
+             f"{state.sweep.cpu_threads} torch threads"
+             + (f" (axis: {', '.join(map(str, grid.threads))} on the CPU)" if grid.threads else "")
+             + (f", every case {state.repeats} times, interleaved" if state.repeats > 1 else "")]
+    lines += [f"cifarbench: {note}" for note in config.stash.get(NOTES, [])]
     lines += [f"cifarbench: left out by the preset: {note}" for note in grid.left_out()]
     if state.smoke:
         lines.append("cifarbench: smoke run (--benchmark-disable): every case runs once; nothing is timed or saved")
@@ -185,14 +209,69 @@ def pytest_generate_tests(metafunc):
         return
     metafunc.parametrize(
         ",".join(axes), [tuple(case[axis] for axis in axes) for case in cases],
-        ids=[case_id(case) for case in cases],
+        ids=[session.sweep.grid.case_id(case) for case in cases],
     )
+
+
+def runs(items: list, repeats: int) -> list:
+    """The order the cases run in: every case once, then again, `repeats` times (A B C A B C).
+
+    Interleaved rather than A A B B C C, so that what drifts during a sweep spreads over every
+    case's repeats. Repeated: the throughput groups' eager cases. Run once: a compiled case
+    (each run would compile cold again, about 13 s for the tutorial net on two CPU cores, and
+    its compile time is its own figure), the ddp cases (each run launches its ranks again) and
+    the overhead groups (ratios of two cases in the same run).
+    """
+    order = list(items)
+    for _ in range(1, repeats):
+        order += [item for item in items if _repeated(item)]
+    return order
+
+
+def _repeated(item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    compiled = callspec is not None and callspec.params.get("compile", EAGER) != EAGER
+    return _group(item) in THROUGHPUT_GROUPS and not compiled
+
+
+def _group(item) -> str | None:
+    marker = item.get_closest_marker("benchmark")
+    return marker.kwargs.get("group") if marker else None
 
 
 def pytest_collection_finish(session):
     state = _session(session.config)
     if state is not None:
-        state.progress.total = len(session.items)
+        state.progress.total = len(runs(session.items, state.repeats))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtestloop(session):
+    """Run the cases in their order, repeats interleaved, the canary read between groups and repeats."""
+    state = _session(session.config)
+    if state is None or session.config.option.collectonly or state.smoke:
+        return None  # pytest's own loop
+    if session.testsfailed and not session.config.option.continue_on_collection_errors:
+        raise session.Interrupted(f"{session.testsfailed} error{'s' if session.testsfailed != 1 else ''} "
+                                  "during collection")
+    order = runs(session.items, state.repeats)
+    passes = {}
+    previous = None
+    for index, item in enumerate(order):
+        repeat = passes[item.nodeid] = passes.get(item.nodeid, 0) + 1
+        if previous is None or _group(previous) != _group(item) or repeat != passes.get(previous.nodeid):
+            state.read_canary(before=item.nodeid)  # at the start, between groups and between repeats
+        state.start_run(item.nodeid, repeat)
+        item.config.hook.pytest_runtest_protocol(item=item, nextitem=order[index + 1] if index + 1 < len(order)
+                                                 else None)
+        previous = item
+        if session.shouldfail:
+            raise session.Failed(session.shouldfail)
+        if session.shouldstop:
+            raise session.Interrupted(session.shouldstop)
+    if order:
+        state.read_canary(before=None)
+    return True
 
 
 @pytest.fixture(scope="session")
@@ -227,9 +306,8 @@ def pytest_runtest_makereport(item, call):
     if state is None:
         return
     if report.when == "call":
-        state.finished.add(item.nodeid)
         if report.passed:
-            state.measured.add(item.nodeid)
+            state.call_passed()
         elif report.failed:
             fixture = getattr(item, "funcargs", {}).get("benchmark")
             if fixture is not None:
@@ -238,6 +316,9 @@ def pytest_runtest_makereport(item, call):
         return
     marker = item.get_closest_marker("benchmark")
     callspec = getattr(item, "callspec", None)
+    if any(case["nodeid"] == item.nodeid and case["when"] == report.when and case["outcome"] == report.outcome
+           for case in state.sweep.outcomes):
+        return  # a repeat that went as the case's earlier run did: listed once
     state.sweep.outcomes.append({
         "nodeid": item.nodeid,
         "group": marker.kwargs.get("group") if marker else None,
@@ -263,17 +344,17 @@ def pytest_runtest_protocol(item, nextitem):
     """Save after every case: what is measured is on disk before the next case starts."""
     state = _session(item.config)
     if state is not None:
-        state.running = item.nodeid
+        if state.running != item.nodeid:  # pytest's own loop (a smoke run): no repeats
+            state.start_run(item.nodeid, 1)
         state.progress.start_case()
     outcome = yield
     if state is None:
         return
-    state.running = None
     seconds = state.progress.finish_case()
-    if outcome.excinfo is not None and item.nodeid not in state.finished:
+    if outcome.excinfo is not None and not state.run_passed:
         # Ctrl-C (or another exit) inside the case's call: it never finished its rounds.
         state.sweep.outcomes.append(_interrupted_case(item.nodeid))
-    state.prune()
+    state.finish_run()
     state.save()
     if state.write_error is not None:
         item.session.shouldstop = f"cifarbench: {state.write_error}"
@@ -306,16 +387,17 @@ def pytest_sessionfinish(session, exitstatus):
         state.interrupted = exitstatus == pytest.ExitCode.INTERRUPTED
         if state.running is not None:
             state.sweep.outcomes.append(_interrupted_case(state.running))
+            state.finish_run()
         state.prune()
         if state.path is not None and not state.sweep.outcomes and not state.measured:
             # Nothing ran (--collect-only, no case selected): no empty results file.
             state.path.unlink(missing_ok=True)
             state.path = None
+        elif state.path is not None:
+            # The last save, before pytest's terminal summary builds the report from the file.
+            state.save(complete=not state.interrupted and state.write_error is None)
     yield
-    if state is None or state.path is None:
-        return
-    state.save(complete=not state.interrupted and state.write_error is None)
-    if state.write_error is not None:
+    if state is not None and state.write_error is not None:
         session.exitstatus = pytest.ExitCode.INTERRUPTED
 
 

@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench.contract import Case
 from bench.rootdir import ROOT
 from bench.session import SweepSession
 
@@ -18,9 +19,10 @@ def summary_lines(state: SweepSession, build: bool = True) -> list[str]:
     """What the plugin prints under its `cifarbench` section; `build`: build the HTML report too."""
     if state.smoke:
         return ["smoke run (--benchmark-disable): every case ran its work once; nothing was timed or saved"]
+    entries, _ = state.merged()
     lines = [f"{group:>10}: {best['images_per_sec']:>12,.0f} images/s  {best['name']}"
-             for group, best in best_per_group(state.measurements()).items()]
-    levels = state.trust_levels()
+             for group, best in best_per_group(entries).items()]
+    levels = state.trust_levels(entries)
     if levels:
         lines.append("trust: " + ", ".join(f"{count} {level}" for level, count in sorted(levels.items()))
                      + ("  (invalid figures were measured while other processes used the CPU: "
@@ -42,15 +44,16 @@ def summary_lines(state: SweepSession, build: bool = True) -> list[str]:
     return lines
 
 
-def best_per_group(benchmarks) -> dict[str, dict]:
-    """The fastest case (images/s of its median round) of each group."""
+def best_per_group(entries: list[dict]) -> dict[str, dict]:
+    """The fastest case (images/s over its rounds and repeats) of each group, from the merged entries."""
     best: dict[str, dict] = {}
-    for bench in benchmarks:
-        images_per_sec = bench.extra_info.get("images_per_sec")
-        if images_per_sec is None or bench.has_error:
+    for entry in entries:
+        images_per_sec = entry["extra_info"].get(Case.images_per_sec)
+        group = entry.get("group")
+        if images_per_sec is None:
             continue
-        if bench.group not in best or images_per_sec > best[bench.group]["images_per_sec"]:
-            best[bench.group] = {"images_per_sec": images_per_sec, "name": bench.name}
+        if group not in best or images_per_sec > best[group]["images_per_sec"]:
+            best[group] = {"images_per_sec": images_per_sec, "name": entry["name"]}
     return best
 
 

@@ -18,7 +18,8 @@ import psutil
 import pytest
 
 from bench.grid import grid_from_options
-from bench.sampling import Sampler, images_per_joule
+from bench.contract.derive import images_per_joule
+from bench.sampling import Sampler
 from bench.sampling.cpu import CPU_METRICS
 from bench.sampling.nvml import Nvml, decode_clock_event_reasons
 from bench.sampling.sampler import OnceLog

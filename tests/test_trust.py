@@ -1,7 +1,8 @@
 """The trust verdict (bench/trust.py) and the evidence it reads: the sampler and the preflight.
 
-The busy process here is real (a Python busy loop outside this process tree); what is checked
-is that it is seen and named, never how fast anything ran.
+Reasons are records (code, level, figure, threshold, detail); their sentences are the report's
+(tests/test_report_words.py). The busy process here is real (a Python busy loop outside this
+process tree); what is checked is that it is seen and named, never how fast anything ran.
 """
 
 import subprocess
@@ -12,7 +13,9 @@ import pytest
 
 from bench.preflight import run_preflight
 from bench.sampling import Sampler
-from bench.trust import THRESHOLDS, assess, rounds_spread, worst
+from bench.contract import Reason
+from bench.contract.derive import rounds_spread
+from bench.trust import THRESHOLDS, CpuThrottle, assess, with_reasons, worst
 
 STEADY_ROUNDS = [1.00, 1.01, 1.02]
 
@@ -30,7 +33,9 @@ def test_a_core_taken_by_other_processes_makes_a_case_invalid_with_the_reason():
     # The rounds agree (18, 18, 18 img/s): nothing in the timings shows the contention.
     trust = assess(STEADY_ROUNDS, other_cpu_pct=131.0)
     assert trust.level == "invalid"
-    assert "other processes used 131% of a core" in trust.reasons[0]
+    assert trust.reasons[0] == Reason("other_cpu", "invalid", 131.0, THRESHOLDS.invalid_other_cpu_pct,
+                                      {"resolution_pct": None, "steal_pct": None})
+    assert trust.as_dict()["reasons"][0]["code"] == "other_cpu"
 
 
 def test_a_little_background_load_is_noisy_not_invalid():
@@ -41,15 +46,19 @@ def test_a_little_background_load_is_noisy_not_invalid():
 def test_a_spread_above_the_threshold_is_noisy():
     trust = assess([0.75, 0.82, 0.90], other_cpu_pct=0.0)
     assert trust.level == "noisy"
-    assert "the rounds spread 18% around their median" in trust.reasons[0]
+    assert trust.reasons[0].code == "rounds_spread"
+    assert trust.reasons[0].figure == pytest.approx(0.15 / 0.82)
+    assert trust.reasons[0].threshold == THRESHOLDS.noisy_rounds_spread
 
 
 def test_one_round_few_projected_batches_and_gpu_slowdowns_are_noisy():
     assert assess([1.0], other_cpu_pct=0.0).level == "noisy"
-    assert "from 4 batches" in assess(STEADY_ROUNDS, 0.0, projected_batches=4).reasons[0]
+    projected = assess(STEADY_ROUNDS, 0.0, projected_batches=4).reasons[0]
+    assert (projected.code, projected.figure, projected.threshold) == ("projected", 4, 20)
     slowed = assess(STEADY_ROUNDS, 0.0, throttle_reasons=["sw_power_cap", "hw_thermal_slowdown"])
     assert slowed.level == "noisy"
-    assert slowed.reasons == ["the GPU slowed its clocks: hw_thermal_slowdown"]
+    assert [(reason.code, reason.detail) for reason in slowed.reasons] == [
+        ("gpu_slowdown", {"events": ["hw_thermal_slowdown"]})]
     assert assess(STEADY_ROUNDS, 0.0, throttle_reasons=["sw_power_cap"]).level == "ok"
 
 
@@ -122,7 +131,7 @@ def test_other_cpu_counts_only_beyond_how_finely_it_is_known():
     assert unresolved.other_cpu_resolution_pct == 327.0
     busy = assess(rounds, other_cpu_pct=180.0, other_cpu_resolution_pct=2.0)
     assert busy.level == "invalid"
-    assert "180% \u00b1 2% of a core" in busy.reasons[0]
+    assert (busy.reasons[0].figure, busy.reasons[0].detail["resolution_pct"]) == (180.0, 2.0)
     edge = assess(rounds, other_cpu_pct=55.0, other_cpu_resolution_pct=10.0)
     assert edge.level == "noisy"  # at least 45%: busy, not proven invalid
 
@@ -131,6 +140,35 @@ def test_steal_is_named_when_it_is_most_of_the_other_cpu():
     rounds = [1.0, 1.01, 1.0]
     neighbour = assess(rounds, other_cpu_pct=80.0, other_cpu_resolution_pct=2.0, steal_cpu_pct=70.0)
     assert neighbour.level == "invalid"
-    assert "70% of a core was steal: the hypervisor gave these cores to other guests" in neighbour.reasons[0]
-    program = assess(rounds, other_cpu_pct=80.0, other_cpu_resolution_pct=2.0, steal_cpu_pct=5.0)
-    assert "steal" not in program.reasons[0]
+    assert neighbour.reasons[0].detail["steal_pct"] == 70.0  # the report says it was steal
+
+
+def test_a_throttled_cgroup_makes_the_rounds_invalid_and_a_little_throttling_noisy():
+    rounds = [1.0, 1.01, 1.0]
+    starved = CpuThrottle(periods=30, throttled_periods=29, throttled_seconds=14.5, limit_cores=0.5, cgroup="/pod")
+    trust = assess(rounds, other_cpu_pct=0.0, cpu_throttle=starved)
+    assert trust.level == "invalid"
+    reason = trust.reasons[0]
+    assert (reason.code, reason.figure, reason.detail["limit_cores"]) == ("throttled", pytest.approx(29 / 30), 0.5)
+    once = CpuThrottle(periods=30, throttled_periods=1, throttled_seconds=0.01, limit_cores=1.5, cgroup="/pod")
+    assert assess(rounds, other_cpu_pct=0.0, cpu_throttle=once).level == "noisy"
+    never = CpuThrottle(periods=30, throttled_periods=0, throttled_seconds=0.0, limit_cores=1.5, cgroup="/pod")
+    assert assess(rounds, other_cpu_pct=0.0, cpu_throttle=never).level == "ok"
+
+
+def test_without_a_throttling_counter_threads_that_get_little_cpu_are_starved():
+    rounds = [1.0, 1.01, 1.0]
+    starved = assess(rounds, other_cpu_pct=0.0, cpu_share=0.25, threads=2)
+    assert (starved.level, starved.reasons[0].code, starved.reasons[0].detail) == ("noisy", "starved", {"threads": 2})
+    assert assess(rounds, other_cpu_pct=0.0, cpu_share=0.95, threads=2).level == "ok"
+    # A counter that reads wins over the fallback.
+    counted = CpuThrottle(periods=30, throttled_periods=0, throttled_seconds=0.0)
+    assert assess(rounds, other_cpu_pct=0.0, cpu_throttle=counted, cpu_share=0.25, threads=2).level == "ok"
+
+
+def test_reasons_added_later_raise_the_level_of_a_written_verdict():
+    written = assess(STEADY_ROUNDS, other_cpu_pct=0.0).as_dict()
+    drifted = with_reasons(written, [Reason("machine_drift", "noisy", -0.3, 0.15, {"before": 100.0, "after": 70.0})])
+    assert drifted["level"] == "noisy"
+    assert drifted["reasons"][-1]["code"] == "machine_drift"
+    assert written["level"] == "ok"  # the written one is left as it was

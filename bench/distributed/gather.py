@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import statistics
 
+from bench import compat
 from bench.distributed.spec import RunSpec
 
 
@@ -50,26 +51,49 @@ def summarize(ranks: list[dict], spec: RunSpec) -> dict:
         "rank_hosts": [rank["host"] for rank in ranks],
         "rank_devices": [rank["device"] for rank in ranks],
         "train_loss": statistics.mean(rank["train_loss"][-1] for rank in ranks),
-        "transform": "tutorial",
+        "transform": spec.transform,
     }
+    facts["rank_utilization"] = [_own_metrics(rank.get("utilization") or {}) for rank in ranks]
     if ranks[0]["peak_mem_mib"] is not None:
         facts["rank_peak_mem_mib"] = [rank["peak_mem_mib"] for rank in ranks]
     if ranks[0]["no_ddp_round_seconds"]:
         facts["no_ddp_images_per_sec"] = (statistics.median(ranks[0]["no_ddp_round_images"])
                                           / statistics.median(ranks[0]["no_ddp_round_seconds"]))
-    return {"round_seconds": round_seconds, "images_per_round": images_per_round, "facts": facts}
+    return {"round_seconds": round_seconds, "images_per_round": images_per_round, "facts": facts,
+            "utilization": case_utilization([rank.get("utilization") or {} for rank in ranks])}
+
+
+# A rank's own metrics: its process and workers, and its GPU. The machine-wide ones (cpu_pct,
+# other_cpu_pct, ...) are every rank's alike, and other_cpu_pct there counts the other ranks.
+OWN_PREFIXES = ("proc_", "workers_", "gpu")
+
+
+def _own_metrics(summary: dict) -> dict:
+    return {metric: stats for metric, stats in summary.items() if metric.startswith(OWN_PREFIXES)}
+
+
+def case_utilization(summaries: list[dict]) -> dict:
+    """The case's utilization from its ranks' (each over its own timed rounds): rank 0's machine-wide
+    metrics, the ranks' own CPU added up (means), and other processes' CPU without the other ranks."""
+    if not summaries or not summaries[0]:
+        return {}
+    case = {metric: dict(stats) for metric, stats in summaries[0].items()
+            if not metric.startswith(("proc_", "workers_"))}
+    for metric in ("proc_cpu_pct", "workers_cpu_pct"):
+        means = [summary[metric]["mean"] for summary in summaries if metric in summary]
+        if means:
+            case[metric] = {"mean": sum(means), "n": len(means)}
+    other = case.get("other_cpu_pct")
+    if other is not None and len(summaries) > 1:
+        # Rank 0 counts every other rank's process tree as another program's.
+        peers = sum(summary.get(metric, {}).get("mean", 0.0) for summary in summaries[1:]
+                    for metric in ("proc_cpu_pct", "workers_cpu_pct"))
+        case["other_cpu_pct"] = {"mean": max(0.0, other["mean"] - peers), "n": other.get("n")}
+    return case
 
 
 def record_rounds(benchmark, round_seconds: list[float]) -> None:
-    """Give pytest-benchmark rounds timed elsewhere (here: by the ranks), as if it had timed them.
-
-    pytest-benchmark has no public call for this (ionelmc/pytest-benchmark issue 52); this is the
-    workaround its maintainers' issue shows, and what `pedantic` itself does: make the stats once
-    (iterations=1), then one `update` per round. `stats.data` then holds the ranks' round seconds.
-    """
+    """Give pytest-benchmark the rounds the ranks timed (bench.compat: it has no public call for it)."""
     if benchmark.disabled:
         return
-    benchmark._mode = "cifarbench: rounds timed by the ranks"  # a second use raises FixtureAlreadyUsed
-    stats = benchmark._make_stats(1)
-    for seconds in round_seconds:
-        stats.update(seconds)
+    compat.record_rounds(benchmark, round_seconds, mode="cifarbench: rounds timed by the ranks")

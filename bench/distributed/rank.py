@@ -82,15 +82,15 @@ def _rank_batches(spec: RunSpec, split, device: torch.device, rank: int, world_s
     pin_memory = device.type == "cuda"
     if spec.loader == "device":
         shard = Split(split.images[rank::world_size], split.labels[rank::world_size])
-        return DeviceBatches(shard, "tutorial", batch_size, device, seed=spec.seed + rank), None, len(shard.labels)
+        return DeviceBatches(shard, spec.transform, batch_size, device, seed=spec.seed + rank), None, len(shard.labels)
     if spec.loader == "pil":
-        dataset = ArrayCIFAR10(split, transform=pil_transform("tutorial"))
+        dataset = ArrayCIFAR10(split, transform=pil_transform(spec.transform))
         sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=spec.seed)
         batches = DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
                              pin_memory=pin_memory, persistent_workers=num_workers > 0)
         return batches, sampler, len(sampler)
     if spec.loader == "tensor":
-        dataset = TensorBatches(split, "tutorial")
+        dataset = TensorBatches(split, spec.transform)
         sampler = DistributedSampler(dataset, num_replicas=world_size, rank=rank, shuffle=True, seed=spec.seed)
         # batch_size=None: each item of TensorBatches already is a batch.
         batches = DataLoader(dataset, batch_size=None, sampler=BatchSampler(sampler, batch_size, drop_last=False),
@@ -222,9 +222,23 @@ def run_rank(spec: RunSpec) -> list[dict] | None:
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats(device)
 
-    timed = _timed_epochs(model, optimizer, batches, sampler, rank_images, device, spec,
-                          barrier=partial(_barrier, device, barrier_group, spec.pg_timeout_s),
-                          before_timed=partial(_inject_fault, rank), agree=partial(_agree_max, barrier_group))
+    # This rank's utilization over its timed rounds: its own process (and its DataLoader
+    # workers) and its GPU; the parent adds the ranks up (bench/distributed/gather.py).
+    from bench.sampling import Sampler
+
+    utilization = Sampler(interval_s=spec.sample_interval_s,
+                          gpu_indices=[local_rank] if device.type == "cuda" else [])
+
+    def before_timed():
+        _inject_fault(rank)
+        utilization.start()
+
+    try:
+        timed = _timed_epochs(model, optimizer, batches, sampler, rank_images, device, spec,
+                              barrier=partial(_barrier, device, barrier_group, spec.pg_timeout_s),
+                              before_timed=before_timed, agree=partial(_agree_max, barrier_group))
+    finally:
+        utilization.stop()
     # The gradient all-reduce's share of a step: steps with it against steps without it
     # (DDP's no_sync skips the all-reduce). What is left is the communication that backward
     # does not hide. Ranks stop agreeing on weights here, which no longer matters.
@@ -253,6 +267,7 @@ def run_rank(spec: RunSpec) -> list[dict] | None:
         "batch_size": spec.rank_batch_size(world_size), **timed,
         "synced_step_seconds": synced_step_seconds, "local_step_seconds": local_step_seconds,
         "allreduce_seconds": busbw_seconds, "peak_mem_mib": peak_mem_mib,
+        "utilization": utilization.result().summary,
         "no_ddp_round_seconds": bare_timed["round_seconds"], "no_ddp_round_images": bare_timed["round_images"],
         "group_world_size": _env_int("GROUP_WORLD_SIZE", max(1, world_size // local_world_size)),
     }

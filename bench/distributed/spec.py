@@ -23,6 +23,7 @@ class RunSpec:
     batch_size: int  # per rank (weak scaling) or for all ranks together (strong scaling)
     images: int  # per rank and round (weak), or for all ranks together per round (strong)
     scaling: str = "weak"
+    transform: str = "tutorial"  # the input pipeline's transform (bench.data.TRANSFORMS)
     rounds: int = 3
     warmup_rounds: int = 1
     seed: int = 0
@@ -33,6 +34,7 @@ class RunSpec:
     comm_steps: int = 5  # steps timed with and without the gradient all-reduce
     busbw_iterations: int = 5
     no_ddp_baseline: bool = True  # on one rank, also time the bare model (no DDP wrapper)
+    sample_interval_s: float = 0.1  # each rank's utilization sampler (bench.sampling)
     # Timed rounds add up to at least this long (more rounds than `rounds` where the warm-up
     # round was short, at most bench.timing.MAX_TIMED_ROUNDS); None: exactly `rounds` (fixed work).
     min_timed_seconds: float | None = None

@@ -73,13 +73,6 @@ class OnceLog:
 ONCE_LOG = OnceLog()
 
 
-def images_per_joule(images: float, energy_j: float | None) -> float | None:
-    """Images per joule of GPU energy; None when no energy was measured (or none counted)."""
-    if energy_j is None or energy_j <= 0:
-        return None
-    return images / energy_j
-
-
 @dataclass(frozen=True)
 class SamplerFacts:
     """The sampler's own facts: its settings, what it could not measure, what it cost."""
