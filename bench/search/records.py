@@ -256,7 +256,11 @@ class Scheme:
 
 @dataclass(frozen=True)
 class Stage:
-    """One rung's summary: candidates that entered it and what became of them."""
+    """One rung's summary: candidates that entered it and what became of them.
+
+    `unmeasured` counts the candidates the budget did not reach at this rung; those never
+    measured anywhere (most of a large grid at the first rung) have no line on the path.
+    """
 
     rung: int
     effort_seconds: float

@@ -22,8 +22,9 @@ The scheme (Jamieson & Talwalkar 2016, successive halving; Li et al. 2017, Hyper
   all), and never reaches the rules, a cut or the result; `max_invalid_in_a_row` invalid
   measurements in a row stop the search ("machine_busy"). A noisy one counts with
   its interval. A measurement that ran out of memory or failed ends that candidate.
-- Domain rules (bench/search/rules.py) prune candidates not yet measured, before each trial
-  and for what the budget left unmeasured; never the reference.
+- Domain rules (bench/search/rules.py) are asked about a candidate with no figure of its own
+  just before it would be measured; never about the reference. First-rung candidates the
+  budget never reaches are counted in the stage, not listed (most of a large grid).
 
 Why not Optuna's SuccessiveHalvingPruner / HyperbandPruner (optuna 5.0 read): they decide whether
 one running trial stops at a step, from its intermediate value against other trials' values at
@@ -145,8 +146,8 @@ class Search:
         self._started_at: float | None = None
         self._invalid_in_a_row = 0
         self._reference_carried = False
+        self._unreached: dict[int, set[Candidate]] = {}  # rung -> candidates never measured, for want of budget
 
-    # -- the caller's side -------------------------------------------------------------------
 
     @property
     def stop(self) -> Stop | None:
@@ -235,11 +236,14 @@ class Search:
             trials=tuple(self._records), budget_seconds=self.budget_seconds,
             spent_seconds=self._spent_seconds(), stop=self._stop)
 
-    # -- picking and starting trials ---------------------------------------------------------
 
     def _pick(self) -> tuple[_Queued, float] | None:
-        """The first queued trial the rules leave and the budget pays for, with its expected seconds."""
-        left = self._left_seconds()
+        """The first queued trial the budget pays for and the rules leave, with its expected seconds.
+
+        Rules are asked only about trials that would otherwise start: a pruning on the path is
+        a measurement saved, not a verdict on candidates the budget never reached.
+        """
+        left = self._left_seconds() - self._reserve_seconds()
         effort = self.efforts_seconds[self._rung]
         index = 0
         while index < len(self._queue):
@@ -247,14 +251,13 @@ class Search:
             if queued.candidate in self._out:  # failed or pruned at an earlier repeat of this rung
                 del self._queue[index]
                 continue
-            if self._prune(queued.candidate):
-                del self._queue[index]
-                continue
             expected = self.costs.expected_seconds(queued.candidate, effort)
-            if expected + self._reserve_seconds() <= left:
-                del self._queue[index]
+            if expected > left:
+                index += 1
+                continue
+            del self._queue[index]
+            if not self._prune(queued.candidate):
                 return queued, expected
-            index += 1
         return None
 
     def _start(self, queued: _Queued, expected_seconds: float) -> Trial:
@@ -285,7 +288,6 @@ class Search:
                                          effort_seconds=self.efforts_seconds[self._rung], decision=decision,
                                          repeat=repeat))
 
-    # -- the budget --------------------------------------------------------------------------
 
     def _spent_seconds(self) -> float:
         return 0.0 if self._started_at is None else self.clock() - self._started_at
@@ -330,7 +332,6 @@ class Search:
             seconds += self._reference_final_seconds()
         return seconds <= self._left_seconds()
 
-    # -- rungs -------------------------------------------------------------------------------
 
     def _enter(self, rung: int, members: Sequence[Candidate]) -> None:
         """Queue `members` (in measuring order) at `rung`: once, or in interleaved passes at the final rung."""
@@ -348,12 +349,17 @@ class Search:
         left = self._left_seconds()
         first_expected = None
         for queued in self._queue:
-            if queued.candidate in self._out or self._prune(queued.candidate):
+            if queued.candidate in self._out:
                 continue
             expected = self.costs.expected_seconds(queued.candidate, effort)
             first_expected = expected if first_expected is None else first_expected
-            self._decide_without_trial(queued.candidate, Decision("unmeasured", Reason(
-                "over_budget", figure=expected, threshold=left)), repeat=queued.repeat)
+            if queued.candidate in self._observed or queued.candidate == self.reference:
+                # Promoted (or the reference) and not paid for: worth a line on the path.
+                self._decide_without_trial(queued.candidate, Decision("unmeasured", Reason(
+                    "over_budget", figure=expected, threshold=left)), repeat=queued.repeat)
+            else:
+                # Never measured, beyond the first rung's budget (most of a large grid): counted only.
+                self._unreached.setdefault(rung, set()).add(queued.candidate)
             if rung < self.final_rung:
                 self._put_out(queued.candidate, "unmeasured")
         self._queue = []
@@ -423,7 +429,6 @@ class Search:
         if decision.code == "dropped":
             self._put_out(item.candidate, "dropped")
 
-    # -- reading the state -------------------------------------------------------------------
 
     def _usable(self, candidate: Candidate, rung: int) -> list[Measurement]:
         return [seen.measurement for seen in self._observations
@@ -465,7 +470,7 @@ class Search:
                 measured=len({seen.candidate for seen in self._observations
                               if seen.rung == rung and seen.measurement.usable}),
                 promoted=count("promoted", "carried"), dropped=count("dropped"), failed=count("failed"),
-                pruned=count("pruned"), unmeasured=count("unmeasured"),
+                pruned=count("pruned"), unmeasured=count("unmeasured") + len(self._unreached.get(rung, ())),
                 trials=sum(record.measurement is not None for record in records),
                 seconds=sum(record.measurement.seconds for record in records if record.measurement is not None)))
         return tuple(stages)
