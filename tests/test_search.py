@@ -42,6 +42,7 @@ class FakeMachine:
     noise: float = 0.02  # relative standard deviation of one run's figure
     half_width: float = 0.03  # relative half-width of one run's interval
     setup_seconds: float = 3.0
+    compile_seconds: float = 40.0  # more setup for a compiled candidate
     oom_from_batch: dict[str, int] = field(default_factory=dict)  # device -> first batch size that runs out
     input_wait_share: Callable[[Candidate], float] = lambda candidate: 0.2
     invalid: Callable[[object], bool] = lambda trial: False
@@ -57,12 +58,14 @@ class FakeMachine:
 
     def measure(self, trial) -> Measurement:
         candidate = trial.candidate
-        seconds = (self.setup_seconds + trial.effort_seconds) * self.slower_at_rung.get(trial.rung, 1.0)
+        compiled = candidate.get("compile", "eager") != "eager"
+        setup_seconds = self.setup_seconds + (self.compile_seconds if compiled else 0.0)
+        seconds = (setup_seconds + trial.effort_seconds) * self.slower_at_rung.get(trial.rung, 1.0)
         self.now += seconds
         self.measured.append(trial)
         bound = self.oom_from_batch.get(candidate.get("device"))
         if bound is not None and candidate.get("batch_size") >= bound:
-            return Measurement(None, None, "ok", self.setup_seconds, out_of_memory=True)
+            return Measurement(None, None, "ok", setup_seconds, out_of_memory=True)
         figure = self.truth[candidate] * (1 + self.rng.gauss(0, self.noise))
         interval = (figure * (1 - self.half_width), figure * (1 + self.half_width))
         if self.invalid(trial):
@@ -389,6 +392,25 @@ def test_a_candidate_tied_with_the_cut_off_is_promoted_not_dropped():
     assert ties
     for record in ties:
         assert record.decision.reason.figure >= record.decision.reason.threshold
+
+
+def test_goes_straight_to_the_final_rung_when_the_rungs_between_cannot_be_paid_for():
+    # Compiled candidates: 40 s more setup than the reference, found out only once one is measured.
+    built = build_candidates({"device": ["cpu"], "loader": ["tensor"], "batch_size": [16, 64, 256],
+                              "num_workers": [0], "compile": ["default"]}, cores=2, reference={"compile": "eager"})
+    truth = {candidate: 1_000.0 + index for index, candidate in enumerate(built.candidates)}
+    truth[built.reference] = 100.0
+    machine = FakeMachine(truth)
+    result = run(search_for(machine, built.candidates, built.reference, budget_seconds=180.0), machine)
+    assert [stage.rung for stage in result.stages] == [0, 2]
+    promoted = records_with(result, "promoted")
+    assert len(promoted) == 1
+    assert result.final
+    assert result.best.candidate == promoted[0].candidate
+    assert result.best.runs == 2
+    assert result.reference.runs == 2
+    assert result.stop.code == "complete"
+    assert result.spent_seconds <= 180.0
 
 
 @pytest.mark.parametrize("budget_seconds", [20.0, 80.0, 300.0])

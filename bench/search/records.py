@@ -258,8 +258,11 @@ class Scheme:
 class Stage:
     """One rung's summary: candidates that entered it and what became of them.
 
-    `unmeasured` counts the candidates the budget did not reach at this rung; those never
-    measured anywhere (most of a large grid at the first rung) have no line on the path.
+    Each candidate counts once in `measured` (a usable figure here), `failed`, `pruned` or
+    `unmeasured` (the budget did not reach it here; those never measured anywhere, most of a
+    large grid at the first rung, have no line on the path), or in none (invalid at every
+    attempt, or still waiting). `promoted` and `dropped` count the cut's decisions, `trials`
+    the measurements made, `seconds` their own seconds, setup included.
     """
 
     rung: int
@@ -272,7 +275,7 @@ class Stage:
     pruned: int
     unmeasured: int
     trials: int
-    seconds: float  # the measurements' own seconds at this rung, setup included
+    seconds: float
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)

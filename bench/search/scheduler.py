@@ -14,7 +14,9 @@ The scheme (Jamieson & Talwalkar 2016, successive halving; Li et al. 2017, Hyper
   expected cost of the rungs after it (floor(n/eta) of the candidates measured so far and this
   one, each rung in turn, and the reference's final runs) fits in what is left. Later rungs
   re-plan at each cut with the promoted candidates' own expected costs, dropping the last
-  kept ones the budget cannot pay for; the final rung needs only its own trial to fit. No
+  kept ones the budget cannot pay for, and going straight to the final rung when not even
+  the best can be paid for through the rungs between; the final rung needs only its own
+  trial to fit. No
   trial starts whose expected cost exceeds what is left, so a search overruns its budget by
   at most what one measurement cost beyond its estimate. Expected costs come from the
   measurements so far (bench/search/costs.py).
@@ -319,6 +321,9 @@ class Search:
         return seconds
 
     def _reference_final_seconds(self) -> float:
+        """The reference's runs at the final rung, kept in reserve until then (none once it failed)."""
+        if self._out.get(self.reference) == "failed":
+            return 0.0
         return self.final_repeats * self.costs.expected_seconds(self.reference, self.efforts_seconds[-1])
 
     def _affordable(self, rung: int, going_on: Sequence[Candidate]) -> bool:
@@ -367,11 +372,11 @@ class Search:
             self._stop = (Stop("complete") if first_expected is None
                           else Stop("budget", figure=first_expected, threshold=left))
             return False
-        going_on = self._cut(rung)
+        going_on, next_rung = self._cut(rung)
         if self.reference not in going_on and self.reference not in self._out and not self._reference_carried:
             self._carry_reference(rung)
         members = [candidate for candidate in going_on if candidate != self.reference]
-        if self.reference in going_on or (self._reference_carried and rung + 1 == self.final_rung):
+        if self.reference in going_on or (self._reference_carried and next_rung == self.final_rung):
             members.insert(0, self.reference)  # first: measured whatever the budget leaves for the others
         if not members and self._reference_carried:
             self._enter(self.final_rung, [self.reference])  # nothing else went on: straight to the answer
@@ -379,18 +384,27 @@ class Search:
         if not members:
             self._stop = Stop("no_candidates")
             return False
-        self._enter(rung + 1, members)
+        self._enter(next_rung, members)
         return True
 
-    def _cut(self, rung: int) -> list[Candidate]:
-        """Decide the candidates measured at `rung`: who goes on (best first), who is dropped, and why."""
+    def _cut(self, rung: int) -> tuple[list[Candidate], int]:
+        """Decide the candidates measured at `rung`: who goes on (best first), who is dropped, and why;
+        and the rung they go on to.
+
+        That is the next rung, or the final one when the budget cannot pay for even the best
+        candidate through the rungs between: an answer at the final rung, measured with
+        repeats, is worth more than a rung of halving.
+        """
         measured = [item for item in (
             standing(candidate, rung, self._usable(candidate, rung))
             for candidate, at in self._awaiting_cut if at == rung) if item is not None]
         decided = cut(measured, promoted_count(len(measured), self.eta))
         going_on = list(decided.top) + list(decided.ties)
+        next_rung = rung + 1
+        if going_on and next_rung < self.final_rung and not self._affordable(next_rung, [going_on[0].candidate]):
+            next_rung = self.final_rung
         over_budget: list[Standing] = []
-        while len(going_on) > 1 and not self._affordable(rung + 1, [item.candidate for item in going_on]):
+        while len(going_on) > 1 and not self._affordable(next_rung, [item.candidate for item in going_on]):
             over_budget.append(going_on.pop())
         cutoff = decided.cutoff
         for item in decided.top:
@@ -406,10 +420,10 @@ class Search:
                 "below_cutoff", figure=item.interval[1], threshold=cutoff.interval[0])))
         left = self._left_seconds()
         for item in over_budget:
-            expected = self._repeats(rung + 1) * self.costs.expected_seconds(
-                item.candidate, self.efforts_seconds[rung + 1])
+            expected = self._repeats(next_rung) * self.costs.expected_seconds(
+                item.candidate, self.efforts_seconds[next_rung])
             self._decide(item, rung, Decision("dropped", Reason("over_budget", figure=expected, threshold=left)))
-        return [item.candidate for item in going_on]
+        return [item.candidate for item in going_on], next_rung
 
     def _carry_reference(self, rung: int) -> None:
         """The reference did not go on by merit: it skips to the final rung (its record says so)."""
@@ -435,7 +449,9 @@ class Search:
                 if seen.candidate == candidate and seen.rung == rung and seen.measurement.usable]
 
     def _standings(self, rung: int) -> list[Standing]:
-        candidates = dict.fromkeys(seen.candidate for seen in self._observations if seen.rung == rung)
+        """Best first; a candidate that failed anywhere (out of memory at one repeat) is no answer."""
+        candidates = dict.fromkeys(seen.candidate for seen in self._observations
+                                   if seen.rung == rung and self._out.get(seen.candidate) != "failed")
         found = (standing(candidate, rung, self._usable(candidate, rung)) for candidate in candidates)
         return ranked([item for item in found if item is not None])
 
@@ -461,19 +477,35 @@ class Search:
         stages = []
         for rung in sorted(self._entered):
             records = [record for record in self._records if record.rung == rung]
+            outcomes = {candidate: self._outcome(candidate, rung, records) for candidate in self._entered[rung]}
 
             def count(*codes: str, records=records) -> int:
                 return len({record.candidate for record in records if record.decision.code in codes})
 
+            def having(outcome: str, outcomes=outcomes) -> int:
+                return sum(found == outcome for found in outcomes.values())
+
             stages.append(Stage(
                 rung=rung, effort_seconds=self.efforts_seconds[rung], entered=len(self._entered[rung]),
-                measured=len({seen.candidate for seen in self._observations
-                              if seen.rung == rung and seen.measurement.usable}),
-                promoted=count("promoted", "carried"), dropped=count("dropped"), failed=count("failed"),
-                pruned=count("pruned"), unmeasured=count("unmeasured") + len(self._unreached.get(rung, ())),
+                measured=having("measured"), promoted=count("promoted", "carried"), dropped=count("dropped"),
+                failed=having("failed"), pruned=having("pruned"), unmeasured=having("unmeasured"),
                 trials=sum(record.measurement is not None for record in records),
                 seconds=sum(record.measurement.seconds for record in records if record.measurement is not None)))
         return tuple(stages)
+
+    def _outcome(self, candidate: Candidate, rung: int, records: Sequence[TrialRecord]) -> str | None:
+        """What a candidate that entered `rung` got there: failed, measured, pruned, unmeasured, or
+        None (only invalid figures, or still waiting)."""
+        codes = {record.decision.code for record in records if record.candidate == candidate}
+        if "failed" in codes:
+            return "failed"
+        if self._usable(candidate, rung):
+            return "measured"
+        if "pruned" in codes:
+            return "pruned"
+        if "unmeasured" in codes or candidate in self._unreached.get(rung, ()):
+            return "unmeasured"
+        return None
 
 
 def _number(value: object) -> float | None:
