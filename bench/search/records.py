@@ -124,6 +124,10 @@ class Measurement:
 class Trial:
     """What the caller must measure next: `candidate` for `effort_seconds` of timed rounds.
 
+    The caller times rounds adding up to about `effort_seconds` (for epochs:
+    bench.timing.rounds_to_fill(round_seconds, rounds, effort_seconds)), in a case of its own
+    with its usual setup, and reports the whole cost in `Measurement.seconds`.
+
     `repeat`: which of the final rung's independent repeats this is (0 elsewhere); `attempt`:
     0, or n for the n-th re-measurement after an invalid one. `expected_seconds`: the cost the
     scheduler expected when it started the trial, setup included.
