@@ -150,7 +150,6 @@ class Search:
         self._reference_carried = False
         self._unreached: dict[int, set[Candidate]] = {}  # rung -> candidates never measured, for want of budget
 
-
     @property
     def stop(self) -> Stop | None:
         """Why the search finished; None while it runs."""
@@ -238,7 +237,6 @@ class Search:
             trials=tuple(self._records), budget_seconds=self.budget_seconds,
             spent_seconds=self._spent_seconds(), stop=self._stop)
 
-
     def _pick(self) -> tuple[_Queued, float] | None:
         """The first queued trial the budget pays for and the rules leave, with its expected seconds.
 
@@ -290,7 +288,6 @@ class Search:
                                          effort_seconds=self.efforts_seconds[self._rung], decision=decision,
                                          repeat=repeat))
 
-
     def _spent_seconds(self) -> float:
         return 0.0 if self._started_at is None else self.clock() - self._started_at
 
@@ -336,7 +333,6 @@ class Search:
         elif self.reference not in going_on:
             seconds += self._reference_final_seconds()
         return seconds <= self._left_seconds()
-
 
     def _enter(self, rung: int, members: Sequence[Candidate]) -> None:
         """Queue `members` (in measuring order) at `rung`: once, or in interleaved passes at the final rung."""
@@ -442,7 +438,6 @@ class Search:
         self._records[index] = replace(self._records[index], decision=decision)
         if decision.code == "dropped":
             self._put_out(item.candidate, "dropped")
-
 
     def _usable(self, candidate: Candidate, rung: int) -> list[Measurement]:
         return [seen.measurement for seen in self._observations
