@@ -118,12 +118,15 @@ def bench_epoch(benchmark, request, sweep, model, device, loader, transform, bat
                 lambda: train_epoch(eager_net, optimizer, train_batches, device, max_images=pass_images), device)
             recompiles = Recompiles()
         rounds = grid.epoch_rounds
+        # The auto preset's search gives each trial its seconds of timed rounds (bench/autosweep.py).
+        round_seconds = (grid.epoch_round_seconds if sweep.effort_seconds is None
+                         else sweep.effort_seconds / grid.epoch_rounds)
         if benchmark.disabled:  # a smoke run: two batches, once
             epoch_images = min(epoch_images, MIN_SLOW_BATCHES * batch_size)
-        elif grid.epoch_round_seconds is not None:
+        elif round_seconds is not None:
             # Sized on the case's first run; its repeats time the same work.
             epoch_images, rounds = sweep.sized(lambda: sized_epoch(
-                net, optimizer, train_batches, device, batch_size, grid.epoch_round_seconds, epoch_images, rounds))
+                net, optimizer, train_batches, device, batch_size, round_seconds, epoch_images, rounds))
         results = []
         clock = phase_clock(device) if sweep.phases else None
 

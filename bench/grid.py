@@ -22,8 +22,9 @@ from bench.compile import COMPILE_MODES, EAGER
 from bench.data import LOADERS, TRANSFORMS
 from models import MODELS
 
-PRESETS = ("smoke", "quick", "standard", "full")
-DEFAULT_PRESET = "standard"
+PRESETS = ("auto", "smoke", "quick", "standard", "full")
+DEFAULT_PRESET = "auto"
+DEFAULT_BUDGET_SECONDS = 300.0
 
 # The benchmark groups and the axes each one sweeps, in id order.
 GROUP_AXES: dict[str, tuple[str, ...]] = {
@@ -148,6 +149,11 @@ class Grid:
     threads: tuple[int, ...] = ()  # empty: the default only
     # How many times the sweep runs every case, interleaved (bench/repeats.py merges them).
     repeats: int = 1
+    # The `auto` preset: the epoch configurations its search chooses from (bench/search), and
+    # its wall-clock budget. None: a grid preset, whose cases are the product of its axes.
+    candidates: tuple[dict, ...] | None = None
+    reference: dict | None = None
+    budget_seconds: float | None = None
 
     def thread_counts(self, device: str | None) -> tuple[int, ...]:
         if device == "cpu" and self.threads:
@@ -169,6 +175,8 @@ class Grid:
         earlier when named (`check_devices`); the preset lists only present ones.
         """
         axes = GROUP_AXES[group]
+        if self.candidates is not None:  # the auto preset: its search's epoch configurations only
+            return [dict(case) for case in self.candidates] if group == "epoch" else []
         values = {
             "model": self.models, "device": self.devices, "batch_size": self.batch_sizes,
             "num_workers": self.workers, "loader": self.loaders, "transform": self.transforms,
@@ -303,6 +311,18 @@ def default_grid(preset: str) -> Grid:
     compile_modes, compile_trim = compile_axes(devices, preset)
     compiling = {"compile_modes": compile_modes, "compile_trim": compile_trim}
     pin_memory = (False, True) if cuda_devices else (False,)
+    if preset == "auto":
+        # The search's space (bench/search; `with_candidates` makes its configurations): on a GPU
+        # machine the first GPU only, else the CPU; every pipeline; batches from the tutorial's
+        # 4 up (large ones on the device pipeline only); workers 0, 2 and more; threads with them.
+        return Grid(
+            preset=preset, devices=tuple(cuda_devices[:1]) or ("cpu",), models=("tutorial",),
+            batch_sizes=(4, 32, 128, 512, 2_048, 16_384) if cuda_devices else (4, 32, 128, 512),
+            workers=worker_counts(cores, 3), loaders=LOADERS, transforms=("tutorial",), epoch_images=50_000,
+            loader_round_images=2_048, step_round_seconds=0.05, rounds=3, epoch_rounds=2, eval_images=2_048,
+            epoch_round_seconds=1.0, max_cpu_batch_size=512, device_pipeline_only_from_batch_size=2_048,
+            world_sizes={"cpu": (), "cuda": ()}, repeats=1, budget_seconds=DEFAULT_BUDGET_SECONDS,
+        )
     if preset == "smoke":
         # Every group once on the first GPU: the tutorial's own settings (batch 4, 2 workers,
         # PIL) and the device pipeline at a batch large enough for 1M images/s on an H100/H200,
@@ -408,12 +428,14 @@ def grid_from_options(preset: str, devices: str | None = None, models: str | Non
                       loaders: str | None = None, transforms: str | None = None,
                       epoch_images: int | None = None, world_sizes: str | None = None,
                       compile_modes: str | None = None, threads: str | None = None,
-                      default_threads: int | None = None, repeats: int | None = None) -> Grid:
+                      default_threads: int | None = None, repeats: int | None = None,
+                      budget_seconds: float | None = None) -> Grid:
     """The preset's grid with the axes given on the command line put in place.
 
     Named devices must exist on this machine (GridError otherwise). `default_threads`: torch's
     threads for the sweep (default: the usable cores); `threads`: the threads axis, e.g. "1,2,4"
-    (one value also sets the sweep's threads); `repeats`: --bench-repeats.
+    (one value also sets the sweep's threads); `repeats`: --bench-repeats; `budget_seconds`:
+    --bench-budget (the auto preset's wall-clock budget).
     """
     grid = default_grid(preset)
     thread_axis = parse_list("--bench-threads", threads, kind=int)
@@ -469,7 +491,54 @@ def grid_from_options(preset: str, devices: str | None = None, models: str | Non
     if overrides["compile_modes"]:
         # Named modes run on every device, in every train_step and epoch case.
         grid = replace(grid, compile_modes={device: overrides["compile_modes"] for device in grid.devices})
-    return grid
+    if budget_seconds is not None:
+        if not budget_seconds > 0:
+            raise GridError(f"--bench-budget: {budget_seconds:g} must be a positive number of seconds")
+        grid = replace(grid, budget_seconds=budget_seconds)
+    return with_candidates(grid) if grid.preset == "auto" else grid
+
+
+def with_candidates(grid: Grid) -> Grid:
+    """The auto preset's grid with its search's epoch configurations and the reference (bench/search).
+
+    Per device, every possible combination of its axes (the preset's trims applied: the CPU's
+    batch cap, large batches on the device pipeline only), torch's threads tried with the
+    workers (`threads_for`). The reference is the tutorial's settings on the first device.
+    """
+    from bench.search import build_candidates
+
+    cases: dict[tuple, dict] = {}
+    reference = None
+    for device in grid.devices:
+        batch_sizes = [size for size in grid.batch_sizes if not grid._trimmed({"batch_size": size, "loader": "pil"},
+                                                                                 device)]
+        large = [size for size in grid.batch_sizes if size not in batch_sizes
+                 and not grid._trimmed({"batch_size": size, "loader": "device"}, device)]
+        sets = [({"batch_size": batch_sizes, "loader": grid.loaders}, True),
+                ({"batch_size": large, "loader": ("device",)}, False)]
+        for axes, with_reference in sets:
+            if not axes["batch_size"]:
+                continue
+            found = build_candidates({"device": (device,), "loader": tuple(axes["loader"]),
+                                      "batch_size": tuple(axes["batch_size"]), "num_workers": grid.workers},
+                                     cores=grid.default_threads)
+            for candidate in found.candidates:
+                if candidate == found.reference and not with_reference:
+                    continue
+                case = _epoch_case(grid, candidate.as_dict())
+                cases[tuple(case.items())] = case
+            if with_reference and reference is None:
+                reference = _epoch_case(grid, found.reference.as_dict())
+    return replace(grid, candidates=tuple(cases.values()), reference=reference)
+
+
+def _epoch_case(grid: Grid, settings: dict) -> dict:
+    """An epoch case (GROUP_AXES["epoch"]) from a candidate's settings; torch's default threads where None."""
+    threads = settings.get("threads") or grid.default_threads
+    case = {"model": grid.models[0], "device": settings["device"], "loader": settings["loader"],
+            "transform": grid.transforms[0], "batch_size": settings["batch_size"],
+            "num_workers": settings["num_workers"], "threads": threads, "compile": EAGER}
+    return {axis: case[axis] for axis in GROUP_AXES["epoch"]}
 
 
 def case_id(case: dict) -> str:

@@ -7,7 +7,7 @@ is a usage error that names the fix.
 
 from __future__ import annotations
 
-from bench.grid import DEFAULT_PRESET
+from bench.grid import DEFAULT_BUDGET_SECONDS, DEFAULT_PRESET
 
 
 def add_options(parser) -> None:
@@ -15,7 +15,11 @@ def add_options(parser) -> None:
     group = parser.getgroup("cifarbench", "cifarbench benchmark sweep")
     group.addoption("--benchmark", action="store_true", default=False,
                     help="run the benchmark sweep in bench/ (the tests are not run)")
-    group.addoption("--bench-sweep", help=f"the preset: smoke, quick, standard or full (default: {DEFAULT_PRESET})")
+    group.addoption("--bench-sweep",
+                    help=f"the preset: auto (an adaptive search within --bench-budget), or a grid: smoke, quick, "
+                         f"standard or full (default: {DEFAULT_PRESET})")
+    group.addoption("--bench-budget", type=float,
+                    help=f"seconds the auto preset's search may take (default: {DEFAULT_BUDGET_SECONDS:.0f})")
     group.addoption("--bench-profile", help="deprecated name of --bench-sweep")
     group.addoption("--bench-devices", help="comma-separated devices: cpu, cuda, cuda:N")
     group.addoption("--bench-models", help="comma-separated models: tutorial, resnet18")

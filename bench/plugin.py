@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from bench import cgroup
+from bench import autosweep, cgroup
 from bench.canary import Canary
 from bench.compat import alias_private_nodeid
 from bench.contract.vocab import EAGER, THROUGHPUT_GROUPS
@@ -79,6 +79,7 @@ def pytest_configure(config):
             threads=config.getoption("bench_threads"),
             default_threads=default_threads,
             repeats=config.getoption("bench_repeats"),
+            budget_seconds=config.getoption("bench_budget"),
         )
     except GridError as error:
         raise pytest.UsageError(str(error)) from None
@@ -239,10 +240,24 @@ def _group(item) -> str | None:
     return marker.kwargs.get("group") if marker else None
 
 
+def pytest_collection_modifyitems(session, config, items):
+    """The auto preset runs its search's epoch cases only: the other groups' are deselected."""
+    state = _session(config)
+    if state is None or state.sweep.grid.candidates is None:
+        return
+    kept = [item for item in items if _group(item) == "epoch"]
+    deselected = [item for item in items if _group(item) != "epoch"]
+    if deselected:
+        config.hook.pytest_deselected(items=deselected)
+        items[:] = kept
+
+
 def pytest_collection_finish(session):
     state = _session(session.config)
     if state is not None:
-        state.progress.total = len(runs(session.items, state.repeats))
+        # The auto preset's search decides as it goes: no count of runs ahead of it.
+        auto = state.sweep.grid.candidates is not None
+        state.progress.total = 0 if auto else len(runs(session.items, state.repeats))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -254,6 +269,10 @@ def pytest_runtestloop(session):
     if session.testsfailed and not session.config.option.continue_on_collection_errors:
         raise session.Interrupted(f"{session.testsfailed} error{'s' if session.testsfailed != 1 else ''} "
                                   "during collection")
+    if state.sweep.grid.candidates is not None:
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        autosweep.run(session, state, reporter.write_line if reporter is not None else print)
+        return True
     order = runs(session.items, state.repeats)
     passes = {}
     previous = None
@@ -362,7 +381,8 @@ def pytest_runtest_protocol(item, nextitem):
     if reporter is not None:
         left = state.progress.seconds_left()
         reporter.write_line(
-            f"    {seconds:.1f} s; {state.progress.done}/{state.progress.total} cases done"
+            f"    {seconds:.1f} s" + (f"; {state.progress.done}/{state.progress.total} runs done"
+                                      if state.progress.total else "")
             + (f", about {_duration(left)} left" if left is not None else ""))
 
 

@@ -70,6 +70,7 @@ class SweepSession:
     smoke: bool = False
     repeats: int = 1
     canary: Canary | None = None
+    search: object | None = None  # the auto preset's bench.search.Search, while and after it runs
     interrupted: bool = False
     write_error: str | None = None  # why the results folder stopped taking the file
     measured: set[str] = field(default_factory=set)  # node ids of cases with a run saved as a measurement

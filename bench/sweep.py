@@ -62,7 +62,11 @@ class Sweep:
     # The case running now (its node id, which repeat), set by the plugin before each run.
     running: str | None = None
     repeat: int = 0
-    _sizes: dict[str, object] = field(default_factory=dict)
+    # The auto preset's trial (bench/autosweep.py): seconds of timed rounds the search gives the
+    # running case, and the facts the case records under extra_info["search"].
+    effort_seconds: float | None = None
+    search_facts: dict | None = None
+    _sizes: dict[tuple, object] = field(default_factory=dict)
 
     @cached_property
     def data(self) -> Cifar10:
@@ -75,15 +79,16 @@ class Sweep:
         return self.data.source
 
     def sized(self, size: Callable[[], object]) -> object:
-        """The running case's size of work: `size()` on its first run, the same value on its repeats."""
-        key = self.running or ""
+        """The running case's size of work: `size()` on its first run, the same value on its repeats
+        (and, in the auto preset, on its runs of the same effort)."""
+        key = (self.running or "", self.effort_seconds)
         if key not in self._sizes:
             self._sizes[key] = size()
         return self._sizes[key]
 
     def first_run(self) -> bool:
-        """Whether the running case has not been sized yet (its first repeat)."""
-        return (self.running or "") not in self._sizes
+        """Whether the running case has not been sized yet (its first repeat at this effort)."""
+        return (self.running or "", self.effort_seconds) not in self._sizes
 
     @contextlib.contextmanager
     def threads(self, threads: int | None) -> Iterator[int]:
@@ -230,6 +235,8 @@ class Sweep:
                                        "throttled_seconds": throttle.throttled_seconds,
                                        "limit_cores": throttle.limit_cores}
         info.update(facts or {})
+        if self.search_facts is not None:
+            info[Case.search] = dict(self.search_facts)
         info[Case.trust] = self.trust(benchmark, sampled.summary if sampled else utilization or {}, images_per_round,
                                       projected_batches, sampled.other_cpu_resolution_pct if sampled else None,
                                       window.cpu_throttle, threads).as_dict()

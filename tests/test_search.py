@@ -118,17 +118,17 @@ def test_candidates_pair_threads_with_workers_and_leave_out_impossible_combinati
             "num_workers": [0, 2], "pin_memory": [False, True]}
     candidates, reference = grid(axes, cores=4)
     assert reference == Candidate.of(device="cpu", loader="pil", batch_size=4, num_workers=2,
-                                     cpu_threads=None, pin_memory=False)
+                                     threads=None, pin_memory=False)
     assert reference in candidates
     measured = [candidate for candidate in candidates if candidate != reference]
-    assert all(candidate.get("cpu_threads") in threads_for(candidate.get("num_workers"), 4) for candidate in measured)
+    assert all(candidate.get("threads") in threads_for(candidate.get("num_workers"), 4) for candidate in measured)
     device_pipeline = [candidate for candidate in candidates if candidate.get("loader") == "device"]
     assert device_pipeline
     assert all(candidate.get("num_workers") == 0 and not candidate.get("pin_memory") for candidate in device_pipeline)
     assert not any(candidate.get("pin_memory") and candidate.get("device") == "cpu" for candidate in candidates)
     assert any(candidate.get("pin_memory") and candidate.get("device") == "cuda:0" for candidate in candidates)
-    with pytest.raises(ValueError, match="cpu_threads is derived"):
-        build_candidates({**axes, "cpu_threads": [1]}, cores=4)
+    with pytest.raises(ValueError, match="threads is derived"):
+        build_candidates({**axes, "threads": [1]}, cores=4)
 
 
 def test_candidates_are_hashable_keys_that_round_trip_to_dicts():

@@ -34,6 +34,15 @@ class Trust(Section):
     images_timed = Spec("images", "images over all timed rounds")
 
 
+class SearchCase(Section):
+    """extra_info["search"]: the auto preset's trial that measured the case (bench/autosweep.py)."""
+
+    rung = Spec("index", "the search's rung (0 first); the file keeps a case's highest rung", required=True)
+    effort_seconds = Spec("seconds", "timed rounds the search gave the trial", required=True)
+    repeat = Spec("index", "which repeat of the final rung (0 elsewhere)", required=True)
+    attempt = Spec("count", "measured again after this many invalid attempts", required=True)
+
+
 class Case(Section):
     """Written by every measured case (bench/sweep.py `Sweep.record`)."""
 
@@ -73,7 +82,8 @@ class Case(Section):
                         "throttled_seconds, limit_cores; absent where no limit or no counter")
     trust = Spec("dict", "the case's trust verdict (section Trust); thresholds in bench/trust.py", required=True,
                  fields=Trust)
-    search = Spec("dict", "--bench-sweep auto: the search stage that measured the case (section SearchCase)")
+    search = Spec("dict", "--bench-sweep auto: the search stage that measured the case (section SearchCase)",
+                  fields=SearchCase)
 
 
 class Compile(Section):

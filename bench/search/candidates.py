@@ -1,7 +1,7 @@
 """The configurations an adaptive search chooses from: `Candidate`, and the list built from axis values.
 
 A candidate is one epoch configuration: its axis values under the grid's column names
-(`device`, `loader`, `batch_size`, `num_workers`, `cpu_threads`, `pin_memory`, ...). Torch's
+(`device`, `loader`, `batch_size`, `num_workers`, `threads`, `pin_memory`, ...). Torch's
 threads are not an axis of their own: they are tried together with the DataLoader workers
 (`threads_for`), because on a CPU the workers and torch's threads share the same cores.
 
@@ -16,12 +16,14 @@ import random
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from bench.contract import vocab
+
 DEVICE = "device"
 LOADER = "loader"
 BATCH_SIZE = "batch_size"
 NUM_WORKERS = "num_workers"
-# The name the cases already record torch's intra-op threads under (bench/contract.py CASE_KEYS).
-CPU_THREADS = "cpu_threads"
+# The threads axis of the cases (bench/grid.py GROUP_AXES): torch's intra-op threads.
+CPU_THREADS = "threads"
 PIN_MEMORY = "pin_memory"
 PREFETCH_FACTOR = "prefetch_factor"
 PERSISTENT_WORKERS = "persistent_workers"
@@ -29,10 +31,9 @@ PERSISTENT_WORKERS = "persistent_workers"
 # The pipeline that keeps the data set on the device: no DataLoader, so no workers, pinning or prefetching.
 DEVICE_LOADER = "device"
 
-# The tutorial's own DataLoader and batch settings (pytorch.org's "Training a Classifier"), the same
-# values as reports/advice.py's TUTORIAL_SETTINGS (bench/ does not import reports/). `cpu_threads`
-# None: torch's default, as the tutorial never sets it.
-TUTORIAL_SETTINGS: dict[str, object] = {LOADER: "pil", BATCH_SIZE: 4, NUM_WORKERS: 2, CPU_THREADS: None}
+# The tutorial's own DataLoader and batch settings (pytorch.org's "Training a Classifier"; the
+# contract's words). Threads None: torch's default, as the tutorial never sets it.
+TUTORIAL_SETTINGS: dict[str, object] = {**vocab.TUTORIAL_SETTINGS, CPU_THREADS: None}
 
 
 @dataclass(frozen=True)
@@ -110,11 +111,11 @@ def possible(case: Mapping[str, object], defaults: Mapping[str, object]) -> bool
 
 def build_candidates(axes: Mapping[str, Sequence[object]], cores: int,
                      reference: Mapping[str, object] | None = None) -> CandidateSet:
-    """Every possible combination of `axes`, with `cpu_threads` from `threads_for`, and the reference.
+    """Every possible combination of `axes`, with `threads` from `threads_for`, and the reference.
 
     `axes`: each axis's values, its default first (the value the reference takes unless the
     tutorial or `reference` says otherwise: `pin_memory` (False, True), `compile` ("eager", ...)).
-    It must name `num_workers` and must not name `cpu_threads` (derived from the workers).
+    It must name `num_workers` and must not name `threads` (derived from the workers).
     The reference is the tutorial's settings on the first listed device, `reference`
     overriding any axis; it is added when the axes do not make it (threads: torch's default).
     """

@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 from bench.search.candidates import Candidate
-from bench.trust import LEVELS
+from bench.contract.vocab import TRUST_LEVELS as LEVELS
 
 # Decision codes of a trial record.
 DECISIONS: dict[str, str] = {
