@@ -204,7 +204,7 @@ def free_port() -> int:
 
 def test_two_torchrun_agents_on_localhost_write_one_results_file(tmp_path, monkeypatch, mark):
     """The multi-node command of docs/ddp.md, two single-process agents on 127.0.0.1."""
-    from reports.load import read_result_file
+    from reports.reading.load import read_result_file
 
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc-per-node", "1",
@@ -242,8 +242,8 @@ def test_two_torchrun_agents_on_localhost_write_one_results_file(tmp_path, monke
 
 
 def test_the_scaling_table_derives_efficiency_per_machine_with_the_rank_spread():
-    from reports.load import load_records
-    from reports.scaling import COLUMNS, scaling_frame
+    from reports.analysis.scaling import COLUMNS, scaling_frame
+    from reports.reading.load import load_records
 
     frame = scaling_frame(load_records([DDP_DATA]))
     assert list(frame.columns) == list(COLUMNS)
@@ -259,8 +259,8 @@ def test_the_scaling_table_derives_efficiency_per_machine_with_the_rank_spread()
 
 
 def test_the_scaling_chart_draws_a_line_per_machine_and_configuration():
-    from reports.load import load_records
-    from reports.scaling import scaling_chart, scaling_frame
+    from reports.analysis.scaling import scaling_chart, scaling_frame
+    from reports.reading.load import load_records
 
     figure = scaling_chart(scaling_frame(load_records([DDP_DATA])))
     [ax] = figure.axes

@@ -16,15 +16,15 @@ import matplotlib as mpl
 import pytest
 from matplotlib import pyplot
 
-from reports import words as say
-from reports.advice import TUTORIAL_SETTINGS
-from reports.analysis import analyse
-from reports.cases import Case, Config, cases
-from reports.charts import cost_chart
-from reports.load import load_records, records_from_document
-from reports.prices import Prices, load_prices
-from reports.tidy import FULL_EPOCH_IMAGES, tidy
-from reports.verdicts import THRESHOLDS
+from reports.analysis.advice import TUTORIAL_SETTINGS
+from reports.analysis.analyse import analyse
+from reports.analysis.verdicts import THRESHOLDS
+from reports.page import words as say
+from reports.page.charts.base import cost_chart
+from reports.reading.cases import Case, Config, cases
+from reports.reading.load import load_records, records_from_document
+from reports.reading.prices import Prices, load_prices
+from reports.reading.tidy import FULL_EPOCH_IMAGES, tidy
 
 mpl.use("Agg")  # no display: figures are drawn off screen, as the report draws them
 

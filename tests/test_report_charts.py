@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from reports import charts
-from reports.load import load_records, records_from_document
-from reports.tidy import select_timeline_cases, tidy, timelines
+from reports.page.charts import base as charts
+from reports.reading.load import load_records, records_from_document
+from reports.reading.tidy import select_timeline_cases, tidy, timelines
 from tests.test_report_data import FOREIGN, gpu_records, read_document, real_files
 
 

@@ -19,7 +19,7 @@ import copy
 import json
 from pathlib import Path
 
-from reports.load import Record, records_from_document
+from reports.reading.load import Record, records_from_document
 
 DATA = Path(__file__).parent / "data"
 FOREIGN = DATA / "foreign_pytest_benchmark.json"

@@ -16,13 +16,13 @@ matplotlib.use("Agg")  # before anything imports pyplot
 
 import pytest
 
-from reports import charts
 from reports.__main__ import main
-from reports.columns import COLUMNS
-from reports.display import percent
-from reports.load import load_records, records_from_document
-from reports.report import build_report_data
-from reports.tidy import GPM_METRICS, tidy
+from reports.page.build import build_report_data
+from reports.page.charts import base as charts
+from reports.page.columns import COLUMNS
+from reports.page.display import percent
+from reports.reading.load import load_records, records_from_document
+from reports.reading.tidy import GPM_METRICS, tidy
 from tests.test_report_data import GPU_FILE, GPU_LABEL, gpu_document, gpu_records
 
 UNSUPPORTED = {"supported": False, "reason": "GPM not recorded: this GPU does not support GPM (Hopper and later do)",

@@ -10,10 +10,10 @@ matplotlib.use("Agg")  # before anything imports pyplot
 
 import pytest
 
-from reports import display, html
-from reports.load import load_records, records_from_document
-from reports.prices import Prices
-from reports.report import build_report
+from reports.page import display, html
+from reports.page.build import build_report
+from reports.reading.load import load_records, records_from_document
+from reports.reading.prices import Prices
 from tests.test_report_data import (
     FOREIGN,
     GPU_LABEL,
@@ -244,7 +244,7 @@ def test_numbers_are_rounded_only_for_display():
 
 
 def test_a_column_the_same_on_every_row_is_said_once_in_words(records):
-    from reports.report import build_report_data
+    from reports.page.build import build_report_data
 
     data = build_report_data(load_records(real_files()))
     epochs = next(found.table for found in data.groups if found.group == "epoch")

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 
-from reports.load import (
+from reports.reading.load import (
     ResultFileError,
     ResultFileWarning,
     load_records,

@@ -11,12 +11,12 @@ matplotlib.use("Agg")  # before anything imports pyplot
 
 import pytest
 
-from reports import charts
-from reports.cases import cases
-from reports.load import load_records
-from reports.report import build_report, build_report_data
-from reports.scaling import scaling_points
-from reports.tidy import DDP_COLUMNS, best_configurations, tidy
+from reports.analysis.scaling import scaling_points
+from reports.page.build import build_report, build_report_data
+from reports.page.charts import base as charts
+from reports.reading.cases import cases
+from reports.reading.load import load_records
+from reports.reading.tidy import DDP_COLUMNS, best_configurations, tidy
 from tests.test_report_data import DATA, real_files
 
 DDP = DATA / "ddp"

@@ -5,8 +5,8 @@ import math
 import pandas as pd
 import pytest
 
-from reports.load import load_records, records_from_document
-from reports.tidy import (
+from reports.reading.load import load_records, records_from_document
+from reports.reading.tidy import (
     COLUMNS,
     FULL_EPOCH_IMAGES,
     UTILIZATION_METRICS,

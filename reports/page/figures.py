@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 
-from reports import charts as charts_stage
+from reports.page.charts import base as charts_stage
 
 
 @dataclass

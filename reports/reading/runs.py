@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from reports.load import Record
+from reports.reading.load import Record
 
 
 @dataclass(frozen=True)

@@ -17,15 +17,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reports import charts as charts_stage
-from reports import display as show
-from reports import tidy as tidy_stage
-from reports import words
-from reports.analysis import analyse
-from reports.answer import MachineSummary, answer_notes, answer_table, summaries
-from reports.cases import cases as typed_cases
-from reports.columns import Table
-from reports.evidence import (
+from reports.analysis.analyse import analyse
+from reports.analysis.scaling import scaling_points
+from reports.page import display as show
+from reports.page import words
+from reports.page.charts import base as charts_stage
+from reports.page.columns import Table
+from reports.page.figures import ChartView, chart_view, drawn_view
+from reports.page.html import render
+from reports.page.parts.answer import MachineSummary, answer_notes, answer_table, summaries
+from reports.page.parts.evidence import (
     TraceLink,
     compile_table,
     costs_table,
@@ -35,15 +36,14 @@ from reports.evidence import (
     trace_links,
     verdicts_table,
 )
-from reports.figures import ChartView, chart_view, drawn_view
-from reports.frame import facts, footer, incomplete, lead, method, run_notices
-from reports.html import render
-from reports.load import Record
-from reports.machines import machines_table, runs_table
-from reports.prices import Prices
-from reports.results import GroupTable, foreign_table, group_tables, not_measured_table
-from reports.runs import runs, separate_machines
-from reports.scaling import scaling_points
+from reports.page.parts.frame import facts, footer, incomplete, lead, method, run_notices
+from reports.page.parts.machine_tables import machines_table, runs_table
+from reports.page.parts.result_tables import GroupTable, foreign_table, group_tables, not_measured_table
+from reports.reading import tidy as tidy_stage
+from reports.reading.cases import cases as typed_cases
+from reports.reading.load import Record
+from reports.reading.prices import Prices
+from reports.reading.runs import runs, separate_machines
 
 DETAILS_OPEN_ROWS = 200  # longer tables start folded
 

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from reports import display as show
-from reports import words
-from reports.analysis import Analysis
-from reports.columns import Table, money_formats, table
-from reports.scaling import ScalingPoint
+from reports.analysis.analyse import Analysis
+from reports.analysis.scaling import ScalingPoint
+from reports.page import display as show
+from reports.page import words
+from reports.page.columns import Table, money_formats, table
 
 ANSWER_COLUMNS = ["rank", "machine", "trust", "device", "model", "configuration", "images_per_sec",
                   "images_per_sec_range", "full_epoch_seconds", "epoch_note", "limit", "speedup_vs_tutorial",

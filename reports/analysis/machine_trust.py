@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from reports.cases import Case, worst_trust
+from reports.reading.cases import Case, worst_trust
 
 MAX_REASONS = 4
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from reports.advice import Recommendation
-from reports.cases import Config
+from reports.analysis.advice import Recommendation
+from reports.reading.cases import Config
 
 
 @dataclass(frozen=True)

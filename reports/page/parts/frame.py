@@ -6,11 +6,11 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from reports import display as show
-from reports import tidy as tidy_stage
-from reports.load import Record
-from reports.results import GROUP_SENTENCES, GROUP_TITLES
-from reports.runs import Run
+from reports.page import display as show
+from reports.page.parts.result_tables import GROUP_SENTENCES, GROUP_TITLES
+from reports.reading import tidy as tidy_stage
+from reports.reading.load import Record
+from reports.reading.runs import Run
 
 
 def lead(ours: pd.DataFrame, machines: pd.DataFrame) -> str:

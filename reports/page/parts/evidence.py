@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports import display as show
-from reports import words
-from reports.analysis import Analysis
-from reports.columns import Table, fold, money_formats, table
-from reports.scaling import ScalingPoint
+from reports.analysis.analyse import Analysis
+from reports.analysis.scaling import ScalingPoint
+from reports.page import display as show
+from reports.page import words
+from reports.page.columns import Table, fold, money_formats, table
 
 SCALING_COLUMNS = ["machine", "model", "device", "loader", "rank_batch_size", "scaling", "backend", "world_size",
                    "nnodes", "trust", "images_per_sec", "baseline_images_per_sec", "scaling_efficiency",

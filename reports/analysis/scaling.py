@@ -21,8 +21,8 @@ from dataclasses import asdict, dataclass
 import pandas as pd
 from matplotlib.figure import Figure
 
-from reports.load import Record
-from reports.tidy import DDP_GROUP
+from reports.reading.load import Record
+from reports.reading.tidy import DDP_GROUP
 
 GROUP = DDP_GROUP
 CONFIG = ("model", "device", "loader", "batch_size")
@@ -122,7 +122,7 @@ def points_frame(points: Sequence[ScalingPoint]) -> pd.DataFrame:
 
 def scaling_frame(records: Iterable[Record]) -> pd.DataFrame:
     """The ddp cases of `records` as a scaling table (the `COLUMNS`), tidied first."""
-    from reports.tidy import tidy
+    from reports.reading.tidy import tidy
 
     records = list(records)
     return points_frame(scaling_points(tidy(records))) if records else points_frame([])

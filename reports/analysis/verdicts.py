@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from reports.cases import Case, Config
+from reports.reading.cases import Case, Config
 
 
 @dataclass(frozen=True)

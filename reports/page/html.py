@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import jinja2
 
 if TYPE_CHECKING:
-    from reports.report import ReportData
+    from reports.page.build import ReportData
 
 
 def render(data: ReportData) -> str:

@@ -24,7 +24,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
-from reports.cases import Case, worst_trust
+from reports.reading.cases import Case, worst_trust
 
 FULL_EPOCH_IMAGES = 50_000
 OUTCOMES = ("pays_off", "never", "not_judged", "unknown")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from reports.tidy import PHASE_NAMES
+from reports.reading.tidy import PHASE_NAMES
 
 TRUST_ORDER = {"ok": 0, "noisy": 1, "invalid": 2}
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from reports.cases import Case, Config
-from reports.verdicts import THRESHOLDS, Ceilings, Thresholds, Verdict
+from reports.analysis.verdicts import THRESHOLDS, Ceilings, Thresholds, Verdict
+from reports.reading.cases import Case, Config
 
 # The tutorial's own DataLoader and batch settings (pytorch.org's "Training a Classifier").
 TUTORIAL_SETTINGS = {"batch_size": 4, "num_workers": 2, "loader": "pil"}

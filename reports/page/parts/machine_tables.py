@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports import display as show
-from reports.columns import Column, Table, table
-from reports.runs import Run
+from reports.page import display as show
+from reports.page.columns import Column, Table, table
+from reports.reading.runs import Run
 
 
 def machines_table(machines: pd.DataFrame) -> Table:

@@ -6,15 +6,15 @@ doing the numbers. Nothing here computes a finding: the stages before it did.
 
 from __future__ import annotations
 
-from reports import display as show
-from reports.advice import TUTORIAL_SETTINGS, Recommendation, WorkerPlateau
-from reports.cases import Case
-from reports.compare import Comparison
-from reports.compile import CompilePayoff
-from reports.costs import Cost
-from reports.scaling import ScalingPoint
-from reports.trust import MachineTrust
-from reports.verdicts import THRESHOLDS, Thresholds, Verdict
+from reports.analysis.advice import TUTORIAL_SETTINGS, Recommendation, WorkerPlateau
+from reports.analysis.compile_payoff import CompilePayoff
+from reports.analysis.costs import Cost
+from reports.analysis.like_for_like import Comparison
+from reports.analysis.machine_trust import MachineTrust
+from reports.analysis.scaling import ScalingPoint
+from reports.analysis.verdicts import THRESHOLDS, Thresholds, Verdict
+from reports.page import display as show
+from reports.reading.cases import Case
 
 TUTORIAL = "batch 4, 2 workers, pil"
 CHANCE_ACCURACY = 0.1  # ten classes

@@ -25,10 +25,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import EngFormatter, FixedLocator, FuncFormatter, LogLocator, NullLocator
 
-from reports import display as show
-from reports.analysis import Analysis
-from reports.scaling import ScalingPoint, points_frame, scaling_chart
-from reports.tidy import FULL_EPOCH_IMAGES, UTILIZATION_METRICS, ours
+from reports.analysis.analyse import Analysis
+from reports.analysis.scaling import ScalingPoint, points_frame, scaling_chart
+from reports.page import display as show
+from reports.reading.tidy import FULL_EPOCH_IMAGES, UTILIZATION_METRICS, ours
 
 MARKERS = ("o", "X", "s", "^", "D", "v", "P")
 WIDTH_IN = 11.0  # about the report's column width at 96 dpi

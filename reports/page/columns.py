@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from reports.display import (
+from reports.page.display import (
     epochs,
     flag,
     fraction,

@@ -13,8 +13,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from reports.cases import Case
-from reports.verdicts import THRESHOLDS, Thresholds
+from reports.analysis.verdicts import THRESHOLDS, Thresholds
+from reports.reading.cases import Case
 
 Setting = tuple  # (device kind, batch size, workers, pipeline, transform)
 

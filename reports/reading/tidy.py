@@ -35,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports.load import Record
+from reports.reading.load import Record
 
 FULL_EPOCH_IMAGES = 50_000
 GROUPS = ("loader", "forward", "train_step", "epoch")

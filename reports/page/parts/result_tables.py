@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from reports import display as show
-from reports import tidy as tidy_stage
-from reports import words
-from reports.analysis import Analysis
-from reports.columns import Table, fold, table
+from reports.analysis.analyse import Analysis
+from reports.page import display as show
+from reports.page import words
+from reports.page.columns import Table, fold, table
+from reports.reading import tidy as tidy_stage
 
 GROUP_TITLES = {
     "loader": "DataLoader alone",
@@ -106,7 +106,7 @@ def _gpm_notes(records: list[dict]) -> list[str]:
 
 
 def _config_of(record: dict):
-    from reports.cases import Config
+    from reports.reading.cases import Config
 
     def whole(value):
         return int(value) if show.known(value) else None

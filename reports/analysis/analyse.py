@@ -15,14 +15,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from reports.advice import Recommendation, recommendations
-from reports.cases import Case, worst_trust
-from reports.compare import Comparison, comparisons
-from reports.compile import CompilePayoff, payoffs
-from reports.costs import Cost, costs, machine_prices
-from reports.scaling import ScalingPoint
-from reports.trust import MachineTrust, machine_trust
-from reports.verdicts import THRESHOLDS, Thresholds, Verdict, verdicts
+from reports.analysis.advice import Recommendation, recommendations
+from reports.analysis.compile_payoff import CompilePayoff, payoffs
+from reports.analysis.costs import Cost, costs, machine_prices
+from reports.analysis.like_for_like import Comparison, comparisons
+from reports.analysis.machine_trust import MachineTrust, machine_trust
+from reports.analysis.scaling import ScalingPoint
+from reports.analysis.verdicts import THRESHOLDS, Thresholds, Verdict, verdicts
+from reports.reading.cases import Case, worst_trust
 
 
 @dataclass(frozen=True)
