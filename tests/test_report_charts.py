@@ -11,7 +11,8 @@ from matplotlib.figure import Figure
 
 from reports.page.charts import base as charts
 from reports.reading.load import load_records, records_from_document
-from reports.reading.tidy import select_timeline_cases, tidy, timelines
+from reports.reading.tidy import tidy
+from reports.reading.timelines import select_timeline_cases, timelines
 from tests.test_report_data import FOREIGN, gpu_records, read_document, real_files
 
 

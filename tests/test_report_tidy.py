@@ -6,17 +6,16 @@ import pandas as pd
 import pytest
 
 from reports.reading.load import load_records, records_from_document
+from reports.reading.machines import machines_frame
+from reports.reading.not_measured import cases_not_measured
 from reports.reading.tidy import (
     COLUMNS,
     FULL_EPOCH_IMAGES,
     UTILIZATION_METRICS,
     best_configurations,
-    cases_not_measured,
-    machines_table,
-    select_timeline_cases,
     tidy,
-    timelines,
 )
+from reports.reading.timelines import select_timeline_cases, timelines
 from tests.test_report_data import (
     FOREIGN,
     GPU_LABEL,
@@ -163,8 +162,8 @@ def test_the_newest_run_wins_when_a_machine_measured_a_case_twice():
     assert set(frame["file"]) == {"new.json"}
 
 
-def test_machines_table_has_one_row_per_machine(real_records):
-    machines = machines_table([*real_records, *gpu_records()])
+def test_machines_frame_has_one_row_per_machine(real_records):
+    machines = machines_frame([*real_records, *gpu_records()])
     assert machines["machine"].is_unique
     assert len(machines) == 4  # two real CPU machines, the foreign file's node, the H200
     ours = machines[machines["cifarbench"]].set_index("machine")

@@ -42,8 +42,11 @@ from reports.page.parts.result_tables import GroupTable, foreign_table, group_ta
 from reports.reading import tidy as tidy_stage
 from reports.reading.cases import cases as typed_cases
 from reports.reading.load import Record
+from reports.reading.machines import machines_frame
+from reports.reading.not_measured import cases_not_measured
 from reports.reading.prices import Prices
 from reports.reading.runs import runs, separate_machines
+from reports.reading.timelines import select_timeline_cases, timelines
 
 DETAILS_OPEN_ROWS = 200  # longer tables start folded
 
@@ -98,7 +101,7 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
     records, notices = separate_machines(records)
     frame = tidy_stage.tidy(records)
     ours = tidy_stage.ours(frame)
-    machines = tidy_stage.machines_table(records)
+    machines = machines_frame(records)
     our_machines = machines[machines["cifarbench"]] if not machines.empty else machines
     prices = prices or Prices()
     run_prices = {row.machine: float(row.price_per_hour) for row in our_machines.itertuples()
@@ -108,7 +111,7 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
                        scaling=scaling_points(frame))
     all_runs = runs(records)
     notices += run_notices(all_runs, frame)
-    timeline_frame = tidy_stage.timelines(records, tidy_stage.select_timeline_cases(frame))
+    timeline_frame = timelines(records, select_timeline_cases(frame))
     return ReportData(
         title=title or "cifarbench report",
         lead=lead(ours, our_machines),
@@ -137,6 +140,6 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
         if len(ours) else [],
         groups=group_tables(ours, analysis),
         foreign=foreign_table(tidy_stage.foreign(frame)),
-        not_measured=not_measured_table(tidy_stage.cases_not_measured(records)),
+        not_measured=not_measured_table(cases_not_measured(records)),
         footer=footer(made_by, all_runs, records),
     )

@@ -2,12 +2,12 @@
 
 Parameter names are columns (NaN/None where a group lacks the axis); the derived figures
 (fraction of peak, joules per epoch, GPU-over-CPU speedup, ...) are computed once, here.
-`COLUMNS` is the contract other stages (charts, html, diagnosis) code against: columns may be
+`COLUMNS` is the contract other stages (cases, analysis, charts, tables) code against: columns may be
 added, never renamed. Utilization metrics are flattened to `<metric>_mean`, `<metric>_p95`
 and `<metric>_max`; the known ones always exist (NaN where not sampled).
 
 When one machine has measured the same case more than once (several result files), the
-newest run's row is kept; `reports.runs` lists the older runs and keeps machines that share a
+newest run's row is kept; `reports.reading.runs` lists the older runs and keeps machines that share a
 label apart before this stage. Each case keeps its timed rounds (`min_s`, `median_s`, `max_s`,
 `rounds`, and the images/s of the fastest and slowest round) and the harness's trust
 assessment (`trust_level`: ok, noisy, invalid, or None in files older than the assessment).
@@ -19,12 +19,16 @@ was active (one small kernel at a time reads 100%). Where the case recorded GPM
 sampled series' means, else NaN) and `gpm_reason` says why GPM is missing.
 
 Data-parallel (`ddp`) cases keep their own columns (`world_size`, `nnodes`, `backend`,
-`scaling`, `rank_images_per_sec` as a tuple by rank, ...); `reports.scaling` derives their
-efficiency. Their `images_per_sec` is all ranks together, so no single-device stage reads them.
+`scaling`, `rank_images_per_sec` as a tuple by rank, ...); `reports.analysis.scaling` derives
+their efficiency. Their `images_per_sec` is all ranks together, so no single-device stage reads them.
 
 `compile` is `eager` or the torch.compile mode of a train_step or epoch case; files older than
 the axis read as `eager` (None for the groups without it). Compiled and eager rows are
 different configurations: `eager` gives the rows the analysis and the charts compare.
+
+Beside this frame, from the same records: the machines frame (`reports.reading.machines`), the
+cases not measured (`reports.reading.not_measured`) and the sampler's timelines
+(`reports.reading.timelines`).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from reports.reading.load import Record
 
 FULL_EPOCH_IMAGES = 50_000
 GROUPS = ("loader", "forward", "train_step", "epoch")
-DDP_GROUP = "ddp"  # data-parallel epochs over several ranks: reports.scaling reads them
+DDP_GROUP = "ddp"  # data-parallel epochs over several ranks: reports.analysis.scaling reads them
 COMPUTE_GROUPS = ("forward", "train_step", "epoch")  # groups with a device that computes
 COMPILE_GROUPS = ("train_step", "epoch")  # groups with the `compile` axis
 EAGER = "eager"
@@ -66,7 +70,6 @@ UTILIZATION_STATS = ("mean", "p95", "max")
 # Where an epoch's time went (bench/phases.py), as shares of the timed rounds.
 PHASE_NAMES = ("input_wait", "copy", "forward", "backward", "optimizer", "other")
 TRUST_LEVELS = ("ok", "noisy", "invalid")  # best to worst; None: not assessed (older files)
-TIMELINE_COLUMNS = ("case", "machine", "name", "t_s", "metric", "value")
 
 # The contract: every tidy frame has these columns (plus any other utilization metric found).
 COLUMNS = (
@@ -307,10 +310,6 @@ def _speedup_vs_cpu(frame: pd.DataFrame) -> pd.Series:
     return speedup.where(speedup > 0)
 
 
-def _missing(value: object) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-
-
 def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
     rank = frame["group"].map({group: number for number, group in enumerate(GROUPS)})
     order = frame.assign(_ours=~frame["cifarbench"], _rank=rank).sort_values(
@@ -361,164 +360,3 @@ def best_configurations(frame: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(best).sort_values(["machine", "model"], kind="stable").reset_index(drop=True)
 
 
-def machines_table(records: Iterable[Record]) -> pd.DataFrame:
-    """One row per machine: CPU, cores, RAM, GPUs, driver, versions, peak TFLOP/s, price.
-
-    From the newest file of each machine; `files` counts its files. `peak_tflops` holds the
-    measured peaks as {device: {dtype: TFLOP/s}}, `allreduce_busbw_gb_per_s` the all-reduce
-    bus bandwidth as {"<backend>:ws<N>": {message bytes: GB/s}} ({} where not measured).
-    """
-    newest: dict[str, Record] = {}
-    files: dict[str, set[str]] = {}
-    for record in records:
-        files.setdefault(record.machine, set()).add(record.file)
-        current = newest.get(record.machine)
-        if current is None or (record.run.get("started") or record.datetime or "") >= (
-                current.run.get("started") or current.datetime or ""):
-            newest[record.machine] = record
-    rows = [_machine_row(record, len(files[machine])) for machine, record in newest.items()]
-    columns = ["machine", "hostname", "cpu", "cores_usable", "cores_logical", "torch_threads", "ram_gib",
-               "gpus", "driver", "python", "torch", "torchvision", "cuda", "cudnn", "peak_tflops",
-               "allreduce_busbw_gb_per_s", "price_per_hour", "profile", "preset", "preflight", "data_source",
-               "complete", "started", "files", "cifarbench"]
-    return pd.DataFrame(rows, columns=columns)
-
-
-def _machine_row(record: Record, file_count: int) -> dict:
-    info = record.machine_info
-    facts = record.facts
-    cpu = info.get("cpu") if isinstance(info.get("cpu"), dict) else {}
-    versions = facts.get("versions") or {}
-    gpus = [gpu for gpu in facts.get("gpus") or [] if isinstance(gpu, dict)]
-    return {
-        "machine": record.machine,
-        "hostname": facts.get("hostname") or info.get("node"),
-        "cpu": facts.get("cpu_brand") or cpu.get("brand_raw"),
-        "cores_usable": facts.get("cpu_count_usable"),
-        "cores_logical": facts.get("cpu_count_logical") or cpu.get("count"),
-        "torch_threads": facts.get("torch_threads"),
-        "ram_gib": facts.get("ram_gib"),
-        "gpus": _gpu_summary(gpus),
-        "driver": next((gpu.get("driver") for gpu in gpus if gpu.get("driver")), None),
-        "python": versions.get("python") or info.get("python_version"),
-        "torch": versions.get("torch"),
-        "torchvision": versions.get("torchvision"),
-        "cuda": versions.get("cuda"),
-        "cudnn": versions.get("cudnn"),
-        "peak_tflops": facts.get("peak_tflops") or {},
-        "allreduce_busbw_gb_per_s": facts.get("allreduce_busbw_gb_per_s") or {},
-        "price_per_hour": facts.get("price_per_hour"),
-        "profile": record.run.get("profile"),
-        "preset": record.run.get("preset") or record.run.get("profile"),
-        "preflight": facts.get("preflight") if isinstance(facts.get("preflight"), dict) else None,
-        "data_source": record.run.get("data"),
-        "complete": record.run.get("complete"),
-        "started": record.run.get("started") or record.datetime,
-        "files": file_count,
-        "cifarbench": record.cifarbench,
-    }
-
-
-def _gpu_summary(gpus: list[dict]) -> str | None:
-    """'1 x NVIDIA H200 (139 GiB)'; several kinds joined with '; '."""
-    kinds: dict[tuple, int] = {}
-    for gpu in gpus:
-        key = (gpu.get("name"), gpu.get("memory_total_mib"))
-        kinds[key] = kinds.get(key, 0) + 1
-    parts = []
-    for (name, memory_mib), count in kinds.items():
-        memory = f" ({memory_mib / 1024:.0f} GiB)" if isinstance(memory_mib, int | float) else ""
-        parts.append(f"{count} x {name}{memory}")
-    return "; ".join(parts) or None
-
-
-def cases_not_measured(records: Iterable[Record]) -> pd.DataFrame:
-    """The sweep's skipped and failed cases, with their reason (one row per case per file)."""
-    rows = []
-    seen: set[str] = set()
-    for record in records:
-        if record.file in seen:
-            continue
-        seen.add(record.file)
-        for case in record.run.get("cases") or []:
-            if not isinstance(case, dict) or case.get("outcome") == "passed":
-                continue
-            params = case.get("params") or {}
-            rows.append({
-                "machine": record.machine,
-                "group": case.get("group"),
-                "nodeid": case.get("nodeid"),
-                "params": ", ".join(f"{key}={value}" for key, value in params.items()),
-                "outcome": case.get("outcome"),
-                "when": case.get("when"),
-                "reason": case.get("reason"),
-            })
-    return pd.DataFrame(rows, columns=["machine", "group", "nodeid", "params", "outcome", "when", "reason"])
-
-
-def select_timeline_cases(frame: pd.DataFrame, limit: int = 6) -> pd.DataFrame:
-    """Cases whose timelines are worth a look: the fastest and the slowest epoch per machine and device.
-
-    Only rows with a timeline of two samples or more; CUDA devices first; at most `limit`.
-    Falls back to train-step, then loader rows when no epoch row has a timeline.
-    """
-    rows = ours(frame)
-    rows = rows[(rows["timeline_points"] >= 2) & rows["images_per_sec"].notna()]
-    for group in ("epoch", "train_step", "loader"):
-        candidates = rows[rows["group"] == group]
-        if candidates.empty:
-            continue
-        by_device = candidates.groupby(["machine", "device"], sort=False)["images_per_sec"]
-        picked = candidates.loc[list(dict.fromkeys([*by_device.idxmax(), *by_device.idxmin()]))]
-        picked = picked.assign(_cpu=picked["device_kind"] != "cuda", _speed=-picked["images_per_sec"])
-        picked = picked.sort_values(["_cpu", "machine", "device", "_speed"], kind="stable")
-        return picked.drop(columns=["_cpu", "_speed"]).head(limit).reset_index(drop=True)
-    return rows.iloc[0:0]
-
-
-def timelines(records: Iterable[Record], cases: pd.DataFrame) -> pd.DataFrame:
-    """The sampler's timelines of `cases` (rows of the tidy frame), long form.
-
-    Columns: case (a readable label), machine, name, t_s, metric, value.
-    """
-    wanted = {(file, fullname): label for file, fullname, label in zip(
-        cases["file"], cases["fullname"], _case_labels(cases), strict=True)}
-    columns: dict[str, list] = {name: [] for name in TIMELINE_COLUMNS}
-    for record in records:
-        key = (record.file, record.benchmark.get("fullname") or record.benchmark.get("name"))
-        label = wanted.get(key)
-        if label is None:
-            continue
-        timeline = (record.benchmark.get("extra_info") or {}).get("timeline") or {}
-        seconds = timeline.get("t_s") or []
-        for metric, values in timeline.items():
-            if metric == "t_s" or not isinstance(values, list) or len(values) != len(seconds):
-                continue
-            count = len(values)
-            columns["case"] += [label] * count
-            columns["machine"] += [record.machine] * count
-            columns["name"] += [record.benchmark.get("name")] * count
-            columns["t_s"] += seconds
-            columns["metric"] += [metric] * count
-            columns["value"] += values
-    frame = pd.DataFrame(columns, columns=list(TIMELINE_COLUMNS))
-    # In the order of `cases` (the charts draw them so), not the files' order.
-    order = {label: index for index, label in enumerate(wanted.values())}
-    frame = frame.iloc[frame["case"].map(order).argsort(kind="stable")].reset_index(drop=True)
-    for name in ("t_s", "value"):
-        frame[name] = pd.to_numeric(frame[name], errors="coerce").astype("float64")
-    return frame
-
-
-def _case_labels(cases: pd.DataFrame) -> list[str]:
-    labels = []
-    for _, row in cases.iterrows():
-        parts = [row["machine"], row["device"], row["model"]]
-        if not _missing(row["loader"]):
-            parts.append(row["loader"])
-        if not _missing(row["batch_size"]):
-            parts.append(f"batch {int(row['batch_size'])}")
-        if not _missing(row["num_workers"]):
-            parts.append(f"{int(row['num_workers'])} workers")
-        labels.append(" · ".join(str(part) for part in parts if not _missing(part)))
-    return labels
