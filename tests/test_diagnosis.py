@@ -20,7 +20,7 @@ from reports.analysis.advice import TUTORIAL_SETTINGS
 from reports.analysis.analyse import analyse
 from reports.analysis.verdicts import THRESHOLDS
 from reports.page import words as say
-from reports.page.charts.base import cost_chart
+from reports.page.charts.findings import cost_chart
 from reports.reading.cases import Case, Config, cases
 from reports.reading.load import load_records, records_from_document
 from reports.reading.prices import Prices, load_prices

@@ -18,7 +18,7 @@ import pytest
 
 from reports.__main__ import main
 from reports.page.build import build_report_data
-from reports.page.charts import base as charts
+from reports.page.charts import utilization
 from reports.page.columns import COLUMNS
 from reports.page.display import percent
 from reports.reading.load import load_records, records_from_document
@@ -64,7 +64,7 @@ def test_gpu_utilization_is_labelled_kernel_active(data):
     assert header.title == "GPU kernel active (% of time)"
     evidence = " ".join(column(data.verdicts, "evidence"))
     assert "by NVML's count of time a kernel was active" in evidence
-    assert "GPU kernel active" in charts.UTILIZATION_LABELS.values()
+    assert "GPU kernel active" in utilization.UTILIZATION_LABELS.values()
     heatmap = next(chart for chart in data.charts if chart.key == "utilization_heatmap_gpu_util_pct_mean")
     assert heatmap.title == "GPU kernel-active time by batch size and workers"
     assert "one small kernel at a time reads 100%" in heatmap.sentence

@@ -18,7 +18,7 @@ import pytest
 from reports.analysis.analyse import analyse
 from reports.page import words as say
 from reports.page.build import build_report_data
-from reports.page.charts.base import phases_chart
+from reports.page.charts.findings import phases_chart
 from reports.reading.load import load_records
 from tests.recorded import RECORDED, recorded_documents
 from tests.test_diagnosis import CPU, GPU, busy_cpu, epoch, loader, starved_gpu, step

@@ -13,7 +13,7 @@ import pytest
 
 from reports.analysis.scaling import scaling_points
 from reports.page.build import build_report, build_report_data
-from reports.page.charts import base as charts
+from reports.page.charts import scaling
 from reports.reading.cases import cases
 from reports.reading.load import load_records
 from reports.reading.tidy import DDP_COLUMNS, best_configurations, tidy
@@ -124,6 +124,6 @@ def test_the_page_links_the_section_only_when_ddp_rows_exist(records, single_dev
 
 def test_without_a_one_rank_case_the_chart_says_why(records):
     agents_only = [point for point in scaling_points(tidy(records)) if point.machine == AGENTS]
-    chart = charts.scaling(agents_only)
+    chart = scaling.scaling_efficiency(agents_only)
     assert chart.figure is None
     assert "one-rank case" in chart.reason

@@ -1,4 +1,4 @@
-"""Stage 3f, scaling: the `ddp` group's rows of the tidy frame -> typed scaling points -> a table, a chart.
+"""Stage 3f, scaling: the `ddp` group's rows of the tidy frame -> typed scaling points.
 
 A ddp case trains one epoch on every rank under DistributedDataParallel; its `images_per_sec`
 is all ranks together. `scaling_points` derives, once, each case's scaling efficiency: its
@@ -8,29 +8,21 @@ images/s over that one-rank figure (ideal: 1, under weak and strong scaling alik
 spread across ranks shows stragglers. Without a one-rank case on the same machine (a
 multi-node file on its own), the efficiency the sweep recorded is used, else None.
 
-`scaling_frame(records)` is the whole stage for callers that hold records, and
-`scaling_chart` draws efficiency against world size per machine with the per-rank spread.
+The page shows the points as a table (`reports.page.parts.evidence.scaling_table`) and a
+chart (`reports.page.charts.scaling`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import pandas as pd
-from matplotlib.figure import Figure
 
-from reports.reading.load import Record
 from reports.reading.tidy import DDP_GROUP
 
 GROUP = DDP_GROUP
 CONFIG = ("model", "device", "loader", "batch_size")
-COLUMNS = (
-    "machine", "name", *CONFIG, "scaling", "world_size", "nnodes", "backend", "images_per_sec",
-    "baseline_images_per_sec", "scaling_efficiency", "rank_efficiency_min", "rank_efficiency_max",
-    "straggler_ratio", "allreduce_share",
-)
 
 
 @dataclass(frozen=True)
@@ -109,52 +101,3 @@ def _key(row) -> tuple:
     return (row.machine, *(str(getattr(row, axis)) for axis in CONFIG), str(row.scaling))
 
 
-def points_frame(points: Sequence[ScalingPoint]) -> pd.DataFrame:
-    """The points as a DataFrame with the `COLUMNS` (NaN where unknown)."""
-    if not points:
-        return pd.DataFrame(columns=list(COLUMNS))
-    frame = pd.DataFrame([asdict(point) for point in points])
-    numbers = ["images_per_sec", "baseline_images_per_sec", "scaling_efficiency", "rank_efficiency_min",
-               "rank_efficiency_max", "straggler_ratio", "allreduce_share"]
-    frame[numbers] = frame[numbers].astype("float64")
-    return frame[list(COLUMNS)]
-
-
-def scaling_frame(records: Iterable[Record]) -> pd.DataFrame:
-    """The ddp cases of `records` as a scaling table (the `COLUMNS`), tidied first."""
-    from reports.reading.tidy import tidy
-
-    records = list(records)
-    return points_frame(scaling_points(tidy(records))) if records else points_frame([])
-
-
-def scaling_chart(frame: pd.DataFrame) -> Figure:
-    """Scaling efficiency against world size, one line per machine and configuration.
-
-    Bars span the ranks' own efficiencies (slowest to fastest rank); the dashed line is perfect
-    scaling. Built without pyplot, so it needs no display and leaks no global figure.
-    """
-    figure = Figure(figsize=(9, 4), layout="constrained")
-    ax = figure.add_subplot()
-    drawn = frame[frame["scaling_efficiency"].notna()]
-    for key, rows in drawn.groupby(["machine", *CONFIG, "scaling"], sort=True, dropna=False):
-        machine, model, device, loader, batch_size, scaling = key
-        rows = rows.sort_values("world_size")
-        low = (rows["scaling_efficiency"] - rows["rank_efficiency_min"]).clip(lower=0).fillna(0)
-        high = (rows["rank_efficiency_max"] - rows["scaling_efficiency"]).clip(lower=0).fillna(0)
-        ax.errorbar(rows["world_size"], rows["scaling_efficiency"], yerr=[low, high], marker="o", capsize=3,
-                    label=f"{machine}: {model} {device} {loader} bs{batch_size:g} {scaling}")
-    ax.axhline(1.0, color="grey", linestyle="--", linewidth=1, label="perfect scaling")
-    sizes = sorted(int(size) for size in frame["world_size"].unique())
-    if sizes:
-        ax.set_xscale("log", base=2)
-        ax.set_xticks(sizes, [str(size) for size in sizes])
-        ax.minorticks_off()
-    ax.set_xlabel("world size (ranks)")
-    ax.set_ylabel("scaling efficiency")
-    ax.yaxis.set_major_formatter(lambda value, _: f"{value:.0%}")
-    highest = pd.concat([drawn["scaling_efficiency"], drawn["rank_efficiency_max"]]).max()
-    ax.set_ylim(0, max(1.1, float(highest) * 1.05) if pd.notna(highest) else 1.1)
-    ax.set_title("bars: slowest to fastest rank", fontsize=9, loc="left")
-    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-    return figure

@@ -21,9 +21,10 @@ from reports.analysis.analyse import analyse
 from reports.analysis.scaling import scaling_points
 from reports.page import display as show
 from reports.page import words
-from reports.page.charts import base as charts_stage
+from reports.page.charts.findings import answer_chart, cost_chart, phases_chart
+from reports.page.charts.scaling import scaling_efficiency
 from reports.page.columns import Table
-from reports.page.figures import ChartView, chart_view, drawn_view
+from reports.page.figures import ChartView, chart_view, drawn_view, report_charts
 from reports.page.html import render
 from reports.page.parts.answer import MachineSummary, answer_notes, answer_table, summaries
 from reports.page.parts.evidence import (
@@ -119,24 +120,24 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
         summaries=summaries(analysis, our_machines),
         answer=answer_table(analysis) if analysis.answers else None,
         answer_notes=answer_notes(analysis),
-        answer_chart=chart_view(charts_stage.answer_chart(analysis)) if analysis.answers else None,
+        answer_chart=chart_view(answer_chart(analysis)) if analysis.answers else None,
         comparisons=[words.comparison(found) for found in analysis.comparisons],
         scaling=scaling_table(analysis.scaling) if analysis.scaling else None,
-        scaling_chart=chart_view(charts_stage.scaling(analysis.scaling)) if analysis.scaling else None,
+        scaling_chart=chart_view(scaling_efficiency(analysis.scaling)) if analysis.scaling else None,
         method=method(ours),
         facts=facts(ours, frame),
         verdicts=verdicts_table(analysis),
         recommendations=recommendations_table(analysis),
         costs=costs_table(analysis),
-        cost_chart=chart_view(charts_stage.cost_chart(analysis)) if analysis.costs else None,
+        cost_chart=chart_view(cost_chart(analysis)) if analysis.costs else None,
         phase_sentences=phase_sentences(analysis),
-        phases_chart=drawn_view(charts_stage.phases_chart(analysis)),
+        phases_chart=drawn_view(phases_chart(analysis)),
         traces=trace_links(ours, trace_base),
         compile_payoffs=compile_table(analysis),
         machines=machines_table(our_machines) if not our_machines.empty else None,
         runs=runs_table(all_runs, frame) if all_runs else None,
         # Compiled rows are other configurations: the charts compare eager ones (the compile table the rest).
-        charts=[chart_view(chart) for chart in charts_stage.report_charts(tidy_stage.eager(frame), timeline_frame)]
+        charts=[chart_view(chart) for chart in report_charts(tidy_stage.eager(frame), timeline_frame)]
         if len(ours) else [],
         groups=group_tables(ours, analysis),
         foreign=foreign_table(tidy_stage.foreign(frame)),
