@@ -1,12 +1,12 @@
 """The pipeline, assembled in one place: records -> `ReportData` -> HTML.
 
-    load -> runs (machines kept apart, runs listed) -> tidy (one frame) -> cases (typed)
-    -> analysis (verdicts, advice, costs, trust, comparisons) -> words -> charts
-    -> the page's parts -> `ReportData` -> html
+    reading (load, runs, tidy, cases) -> analysis (verdicts, advice, costs, machine trust,
+    like-for-like comparisons, compile payoff, scaling) -> words -> charts -> the page's parts
+    -> `ReportData` -> html
 
-The page's parts, each in its own module: `answer` (the first screen), `evidence` (why),
-`results` (every table as measured), `machines` (where it was measured), `frame` (lead,
-notices, method, footer) and `figures` (charts as the page embeds them).
+The page's parts, each in its own module of `reports.page.parts`: `answer` (the first screen),
+`evidence` (why), `result_tables` (every table as measured), `machine_tables` (where it was
+measured), `frame` (lead, notices, method, footer); `reports.page.figures` embeds the charts.
 
 `build_report_data` is pure: it reads no file and writes none (the command line does both).
 """
@@ -14,7 +14,6 @@ notices, method, footer) and `figures` (charts as the page embeds them).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from reports.analysis.analyse import analyse
@@ -23,12 +22,10 @@ from reports.page import display as show
 from reports.page import words
 from reports.page.charts.findings import answer_chart, cost_chart, phases_chart
 from reports.page.charts.scaling import scaling_efficiency
-from reports.page.columns import Table
-from reports.page.figures import ChartView, chart_view, drawn_view, report_charts
+from reports.page.figures import chart_view, drawn_view, report_charts
 from reports.page.html import render
-from reports.page.parts.answer import MachineSummary, answer_notes, answer_table, summaries
+from reports.page.parts.answer import answer_notes, answer_table, summaries
 from reports.page.parts.evidence import (
-    TraceLink,
     compile_table,
     costs_table,
     phase_sentences,
@@ -39,7 +36,8 @@ from reports.page.parts.evidence import (
 )
 from reports.page.parts.frame import facts, footer, incomplete, lead, method, run_notices
 from reports.page.parts.machine_tables import machines_table, runs_table
-from reports.page.parts.result_tables import GroupTable, foreign_table, group_tables, not_measured_table
+from reports.page.parts.result_tables import foreign_table, group_tables, not_measured_table
+from reports.page.report_data import ReportData
 from reports.reading import tidy as tidy_stage
 from reports.reading.cases import cases as typed_cases
 from reports.reading.load import Record
@@ -48,42 +46,6 @@ from reports.reading.not_measured import cases_not_measured
 from reports.reading.prices import Prices
 from reports.reading.runs import runs, separate_machines
 from reports.reading.timelines import select_timeline_cases, timelines
-
-DETAILS_OPEN_ROWS = 200  # longer tables start folded
-
-
-@dataclass
-class ReportData:
-    """Everything the page shows, display-ready. `reports.html` renders it and nothing else."""
-
-    title: str
-    lead: str
-    notices: list[str] = field(default_factory=list)
-    summaries: list[MachineSummary] = field(default_factory=list)
-    answer: Table | None = None
-    answer_notes: list[str] = field(default_factory=list)
-    answer_chart: ChartView | None = None
-    comparisons: list[str] = field(default_factory=list)
-    scaling: Table | None = None
-    scaling_chart: ChartView | None = None
-    method: list[dict] = field(default_factory=list)
-    facts: list[tuple[str, str]] = field(default_factory=list)
-    verdicts: Table | None = None
-    recommendations: Table | None = None
-    costs: Table | None = None
-    cost_chart: ChartView | None = None
-    phase_sentences: list[str] = field(default_factory=list)
-    phases_chart: ChartView | None = None
-    traces: list[TraceLink] = field(default_factory=list)
-    compile_payoffs: Table | None = None
-    machines: Table | None = None
-    runs: Table | None = None
-    charts: list[ChartView] = field(default_factory=list)
-    groups: list[GroupTable] = field(default_factory=list)
-    foreign: Table | None = None
-    not_measured: Table | None = None
-    footer: str = ""
-    details_open_rows: int = DETAILS_OPEN_ROWS
 
 
 def build_report(records: Sequence[Record], prices: Prices | None = None, title: str | None = None,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import jinja2
 
 if TYPE_CHECKING:
-    from reports.page.build import ReportData
+    from reports.page.report_data import ReportData
 
 
 def render(data: ReportData) -> str:
