@@ -9,8 +9,8 @@ from reports.reading.load import load_records, records_from_document
 from reports.reading.machines import machines_frame
 from reports.reading.not_measured import cases_not_measured
 from reports.reading.tidy import (
-    COLUMNS,
     FULL_EPOCH_IMAGES,
+    TIDY_COLUMNS,
     UTILIZATION_METRICS,
     best_configurations,
     tidy,
@@ -54,7 +54,7 @@ def gpu_frame(real_records):
 
 def test_contract_columns_are_all_there(frame):
     assert set(CONTRACT) <= set(frame.columns)
-    assert list(frame.columns[:len(COLUMNS)]) == list(COLUMNS)
+    assert list(frame.columns[:len(TIDY_COLUMNS)]) == list(TIDY_COLUMNS)
     for metric in UTILIZATION_METRICS:
         for stat in ("mean", "p95", "max"):
             assert f"{metric}_{stat}" in frame.columns

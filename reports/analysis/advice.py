@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from reports.analysis.verdicts import THRESHOLDS, Ceilings, Thresholds, Verdict
+from reports.analysis.verdicts import THRESHOLDS, Ceilings, Verdict, VerdictThresholds
 from reports.reading.cases import Case, Config
 
 # The tutorial's own DataLoader and batch settings (pytorch.org's "Training a Classifier").
@@ -85,7 +85,7 @@ class Recommendation:
 
 
 def recommendations(cases: Sequence[Case], verdicts: Sequence[Verdict],
-                    thresholds: Thresholds = THRESHOLDS) -> list[Recommendation]:
+                    thresholds: VerdictThresholds = THRESHOLDS) -> list[Recommendation]:
     """One recommendation per machine, device and model with an epoch or a train step measured."""
     ceilings = Ceilings(cases)
     epochs: dict[tuple, list[Case]] = {}
@@ -147,7 +147,8 @@ def _worker_effect(candidates: list[Case], best: Case) -> WorkerEffect | None:
     return WorkerEffect(slowest.config.num_workers, best.images_per_sec / slowest.images_per_sec, spread)
 
 
-def worker_plateau(ceilings: Ceilings, config: Config, thresholds: Thresholds = THRESHOLDS) -> WorkerPlateau | None:
+def worker_plateau(ceilings: Ceilings, config: Config,
+                   thresholds: VerdictThresholds = THRESHOLDS) -> WorkerPlateau | None:
     """Where more workers stop helping the loader of `config`'s pipeline and batch size."""
     if config.loader == "device":
         return None
@@ -164,7 +165,7 @@ def worker_plateau(ceilings: Ceilings, config: Config, thresholds: Thresholds = 
     return WorkerPlateau(kind, dict(sorted(speeds.items())), plateau, note)
 
 
-def _variant(ceilings: Ceilings, config: Config, thresholds: Thresholds) -> Variant | None:
+def _variant(ceilings: Ceilings, config: Config, thresholds: VerdictThresholds) -> Variant | None:
     base = ceilings.step(config)
     if base is None or base.invalid:
         return None

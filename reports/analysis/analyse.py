@@ -21,7 +21,7 @@ from reports.analysis.costs import Cost, costs, machine_prices
 from reports.analysis.like_for_like import Comparison, comparisons
 from reports.analysis.machine_trust import MachineTrust, machine_trust
 from reports.analysis.scaling import ScalingPoint
-from reports.analysis.verdicts import THRESHOLDS, Thresholds, Verdict, verdicts
+from reports.analysis.verdicts import THRESHOLDS, Verdict, VerdictThresholds, verdicts
 from reports.reading.cases import Case, worst_trust
 
 
@@ -67,7 +67,7 @@ class Analysis:
 
 def analyse(cases: Sequence[Case], run_prices: dict[str, float] | None = None,
             file_prices: dict[str, float] | None = None, currency: str | None = None,
-            preflights: dict[str, dict] | None = None, thresholds: Thresholds = THRESHOLDS,
+            preflights: dict[str, dict] | None = None, thresholds: VerdictThresholds = THRESHOLDS,
             scaling: Sequence[ScalingPoint] = ()) -> Analysis:
     """The whole analysis of `cases`; `scaling` (from `reports.scaling`) is carried beside it.
 

@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from reports.reading.cases import Case, worst_trust
+from reports.reading.tidy import FULL_EPOCH_IMAGES
 
-FULL_EPOCH_IMAGES = 50_000
 OUTCOMES = ("pays_off", "never", "not_judged", "unknown")
 
 

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from reports.analysis.verdicts import THRESHOLDS, Thresholds
+from reports.analysis.verdicts import THRESHOLDS, VerdictThresholds
 from reports.reading.cases import Case
 
 Setting = tuple  # (device kind, batch size, workers, pipeline, transform)
@@ -43,7 +43,8 @@ def _setting(case: Case) -> Setting:
     return ("cuda" if c.cuda else "cpu", c.batch_size, c.num_workers, c.loader, c.transform)
 
 
-def comparisons(cases: Sequence[Case], ranked: Sequence[str], thresholds: Thresholds = THRESHOLDS) -> list[Comparison]:
+def comparisons(cases: Sequence[Case], ranked: Sequence[str],
+                thresholds: VerdictThresholds = THRESHOLDS) -> list[Comparison]:
     """The like-for-like comparisons worth showing: where the grids or the thread counts differ.
 
     `ranked` is the machines' order in the answer (fastest first); per model the first ranked

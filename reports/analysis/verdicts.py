@@ -6,7 +6,7 @@ Per machine, device, model and batch size the sweep measures:
 - the compute: `train_step` cases in fp32 NCHW (as the epoch runs), on a device-resident batch;
 - the end-to-end `epoch`, which pays for both.
 
-`verdict` compares an epoch with its two ceilings by the rules of `Thresholds` and returns a
+`verdict` compares an epoch with its two ceilings by the rules of `VerdictThresholds` and returns a
 `Verdict`: the numbers and why, as codes; `reports.words` puts them into sentences. No verdict
 is given from an invalid measurement: an invalid epoch is not judged, an invalid ceiling is
 not used (the verdict says which).
@@ -21,7 +21,7 @@ from reports.reading.cases import Case, Config
 
 
 @dataclass(frozen=True)
-class Thresholds:
+class VerdictThresholds:
     """Every threshold of the analysis, with why it has its value.
 
     Verdict of an epoch configuration, with E the epoch's images/s, S the train-step ceiling
@@ -92,7 +92,7 @@ class Thresholds:
     slowed_step: float = 0.5
 
 
-THRESHOLDS = Thresholds()
+THRESHOLDS = VerdictThresholds()
 VERDICTS = ("input-bound", "launch-bound", "compute-bound", "balanced", "unknown")
 
 
@@ -187,7 +187,7 @@ class Ceilings:
         return None
 
 
-def verdict(epoch: Case, ceilings: Ceilings, thresholds: Thresholds = THRESHOLDS) -> Verdict:
+def verdict(epoch: Case, ceilings: Ceilings, thresholds: VerdictThresholds = THRESHOLDS) -> Verdict:
     """The verdict of one epoch case: from its in-epoch split where recorded, the ceilings cross-checking."""
     from_ceilings = ceiling_verdict(epoch, ceilings, thresholds)
     wait, compute = epoch.wait_share, epoch.compute_share
@@ -213,8 +213,8 @@ def verdict(epoch: Case, ceilings: Ceilings, thresholds: Thresholds = THRESHOLDS
                    ceiling_verdict=from_ceilings.verdict)
 
 
-def ceiling_verdict(epoch: Case, ceilings: Ceilings, thresholds: Thresholds = THRESHOLDS) -> Verdict:
-    """The verdict from the separately timed ceilings alone (see `Thresholds`)."""
+def ceiling_verdict(epoch: Case, ceilings: Ceilings, thresholds: VerdictThresholds = THRESHOLDS) -> Verdict:
+    """The verdict from the separately timed ceilings alone (see `VerdictThresholds`)."""
     config = epoch.config
     if epoch.invalid:
         return Verdict(config, None, epoch, reasons=("invalid_epoch",))
@@ -256,7 +256,7 @@ def ceiling_verdict(epoch: Case, ceilings: Ceilings, thresholds: Thresholds = TH
     return Verdict(**base, verdict="balanced", reasons=(why,), explained=explained)
 
 
-def verdicts(cases: Sequence[Case], thresholds: Thresholds = THRESHOLDS) -> list[Verdict]:
+def verdicts(cases: Sequence[Case], thresholds: VerdictThresholds = THRESHOLDS) -> list[Verdict]:
     """The verdict of every epoch case, in the order given."""
     ceilings = Ceilings(cases)
     return [verdict(case, ceilings, thresholds) for case in cases if case.group == "epoch"]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-FULL_EPOCH_IMAGES = 50_000
-
 
 def known(value: object) -> bool:
     """False for None and NaN (pandas' missing values included), True for anything else."""

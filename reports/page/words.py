@@ -12,9 +12,10 @@ from reports.analysis.costs import Cost
 from reports.analysis.like_for_like import Comparison
 from reports.analysis.machine_trust import MachineTrust
 from reports.analysis.scaling import ScalingPoint
-from reports.analysis.verdicts import THRESHOLDS, Thresholds, Verdict
+from reports.analysis.verdicts import THRESHOLDS, Verdict, VerdictThresholds
 from reports.page import display as show
 from reports.reading.cases import Case
+from reports.reading.tidy import FULL_EPOCH_IMAGES
 
 TUTORIAL = "batch 4, 2 workers, pil"
 CHANCE_ACCURACY = 0.1  # ten classes
@@ -59,7 +60,7 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
-def limit(verdict: Verdict | None, thresholds: Thresholds = THRESHOLDS) -> str:
+def limit(verdict: Verdict | None, thresholds: VerdictThresholds = THRESHOLDS) -> str:
     """What limits a configuration and how close: 'compute, 82% of ceiling'."""
     if verdict is None:
         return "not judged"
@@ -124,7 +125,7 @@ def unknown_reason(verdict: Verdict) -> str:
     return "the ceilings do not describe the epoch"
 
 
-def evidence(verdict: Verdict, thresholds: Thresholds = THRESHOLDS) -> str:
+def evidence(verdict: Verdict, thresholds: VerdictThresholds = THRESHOLDS) -> str:
     """The numbers behind a verdict, for the verdicts table."""
     epoch = verdict.epoch
     if verdict.verdict is None:
@@ -157,7 +158,7 @@ def evidence(verdict: Verdict, thresholds: Thresholds = THRESHOLDS) -> str:
     return "; ".join(part for part in parts if part)
 
 
-def gpu_activity(case: Case, thresholds: Thresholds = THRESHOLDS) -> str:
+def gpu_activity(case: Case, thresholds: VerdictThresholds = THRESHOLDS) -> str:
     """'GPU busy 98% by NVML's count of time a kernel was active; SM active 41%, tensor pipes 12%'.
 
     NVML's utilization.gpu counts the time in which any kernel ran: a low share means the GPU
@@ -192,7 +193,7 @@ def scaling(point: ScalingPoint) -> str:
     return text + "."
 
 
-def _reason(code: str, verdict: Verdict, thresholds: Thresholds) -> str:
+def _reason(code: str, verdict: Verdict, thresholds: VerdictThresholds) -> str:
     if code in ("not_measured", "outran", "unexplained"):
         return unknown_reason(verdict)
     if code == "phases":
@@ -243,7 +244,7 @@ def epoch_note(case: Case) -> str:
     return "full epoch"
 
 
-def advice(rec: Recommendation, cores: int | None, thresholds: Thresholds = THRESHOLDS) -> str:
+def advice(rec: Recommendation, cores: int | None, thresholds: VerdictThresholds = THRESHOLDS) -> str:
     """One sentence or two of advice: 'Use batch 128, 0 workers, tensor pipeline. Workers slow this ...'."""
     _machine, device, model = rec.where
     if rec.best is None:
@@ -278,7 +279,7 @@ def advice(rec: Recommendation, cores: int | None, thresholds: Thresholds = THRE
     return text
 
 
-def recommendation(rec: Recommendation, thresholds: Thresholds = THRESHOLDS) -> str:
+def recommendation(rec: Recommendation, thresholds: VerdictThresholds = THRESHOLDS) -> str:
     """The evidence behind the advice, for the details table."""
     machine, device, model = rec.where
     if rec.best is None:
@@ -289,7 +290,7 @@ def recommendation(rec: Recommendation, thresholds: Thresholds = THRESHOLDS) -> 
         return f"All {rec.epochs} epochs of {model} on {machine} {device} are invalid: nothing is recommended."
     best = rec.best
     sentences = [f"Fastest measured epoch: {configuration(best)}, {show.rate_unit(best.images_per_sec)} "
-                 f"({show.duration(best.epoch_seconds)} per {show.FULL_EPOCH_IMAGES:,}-image epoch"
+                 f"({show.duration(best.epoch_seconds)} per {FULL_EPOCH_IMAGES:,}-image epoch"
                  f"{', ' + epoch_note(best) if best.full_epoch_projected else ''})."]
     if rec.tutorial is None:
         sentences.append(f"The tutorial's own settings ({TUTORIAL}) were not measured here, so no speed-up over "
@@ -318,17 +319,17 @@ def recommendation(rec: Recommendation, thresholds: Thresholds = THRESHOLDS) -> 
         sentences.append(sentence + ".")
     batch = best.config.batch_size
     if batch is not None and batch != TUTORIAL_SETTINGS["batch_size"]:
-        steps = -(-show.FULL_EPOCH_IMAGES // batch)
+        steps = -(-FULL_EPOCH_IMAGES // batch)
         sentences.append(f"Batch size changes the optimisation, not only the speed: at the same learning rate batch "
                          f"{batch} takes {steps:,} steps per epoch instead of "
-                         f"{show.FULL_EPOCH_IMAGES // TUTORIAL_SETTINGS['batch_size']:,}.")
+                         f"{FULL_EPOCH_IMAGES // TUTORIAL_SETTINGS['batch_size']:,}.")
     if rec.invalid_epochs:
         sentences.append(f"{show.plural(rec.invalid_epochs, 'epoch')} measured here "
                          f"{'is' if rec.invalid_epochs == 1 else 'are'} invalid and left out.")
     return " ".join(sentences)
 
 
-def plateau(found: WorkerPlateau, best: Case, thresholds: Thresholds = THRESHOLDS) -> str:
+def plateau(found: WorkerPlateau, best: Case, thresholds: VerdictThresholds = THRESHOLDS) -> str:
     where = f"the {best.config.loader} loader at batch {best.config.batch_size}"
     caveat = f" (loader measured with {found.memory_note} memory only)" if found.memory_note else ""
     if found.kind == "too_small":
@@ -371,7 +372,7 @@ def comparison(found: Comparison) -> str:
         text += f" and with different torch thread counts ({threads[0]} against {threads[1]})"
     if not found.shared:
         return text + ": they share no epoch setting, so they cannot be compared like for like."
-    settings = show.joined([_setting(setting) for setting in found.shared[:4]])
+    settings = show.joined([_setting_words(setting) for setting in found.shared[:4]])
     more = f" and {len(found.shared) - 4} more" if len(found.shared) > 4 else ""
     text += f". At the {show.plural(len(found.shared), 'setting')} both measured ({settings}{more}), "
     difference = abs(found.shared_ratio - 1)
@@ -384,12 +385,12 @@ def comparison(found: Comparison) -> str:
         text += f"{found.machine} is {show.times(1 / found.shared_ratio)} {found.reference}."
     if found.only_reference:
         text += (f" {found.reference}'s lead beyond that comes from settings {found.machine} did not measure "
-                 f"({show.joined([_setting(setting) for setting in found.only_reference[:3]])}"
+                 f"({show.joined([_setting_words(setting) for setting in found.only_reference[:3]])}"
                  f"{' ...' if len(found.only_reference) > 3 else ''}).")
     return text
 
 
-def _setting(setting: tuple) -> str:
+def _setting_words(setting: tuple) -> str:
     _kind, batch, workers, loader, _transform = setting
     return show.config(batch, workers, loader)
 

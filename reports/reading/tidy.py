@@ -2,13 +2,13 @@
 
 Parameter names are columns (NaN/None where a group lacks the axis); the derived figures
 (fraction of peak, joules per epoch, GPU-over-CPU speedup, ...) are computed once, here.
-`COLUMNS` is the contract other stages (cases, analysis, charts, tables) code against: columns may be
-added, never renamed. Utilization metrics are flattened to `<metric>_mean`, `<metric>_p95`
-and `<metric>_max`; the known ones always exist (NaN where not sampled).
+`TIDY_COLUMNS` is the contract other stages (cases, analysis, charts, tables) code against:
+columns may be added, never renamed. Utilization metrics are flattened to `<metric>_mean`,
+`<metric>_p95` and `<metric>_max`; the known ones always exist (NaN where not sampled).
 
 When one machine has measured the same case more than once (several result files), the
-newest run's row is kept; `reports.reading.runs` lists the older runs and keeps machines that share a
-label apart before this stage. Each case keeps its timed rounds (`min_s`, `median_s`, `max_s`,
+newest run's row is kept; `reports.reading.runs` lists the older runs and keeps machines that
+share a label apart before this stage. Each case keeps its timed rounds (`min_s`, `median_s`, `max_s`,
 `rounds`, and the images/s of the fastest and slowest round) and the harness's trust
 assessment (`trust_level`: ok, noisy, invalid, or None in files older than the assessment).
 
@@ -72,7 +72,7 @@ PHASE_NAMES = ("input_wait", "copy", "forward", "backward", "optimizer", "other"
 TRUST_LEVELS = ("ok", "noisy", "invalid")  # best to worst; None: not assessed (older files)
 
 # The contract: every tidy frame has these columns (plus any other utilization metric found).
-COLUMNS = (
+TIDY_COLUMNS = (
     "machine", "file", "run_started", "group", "name", "fullname", "param", "params",
     "device", "device_kind", "device_name",
     *(axis for axis in AXES if axis != "device"),
@@ -100,11 +100,11 @@ _EXTRA_NUMBERS = (
 
 
 def tidy(records: Iterable[Record]) -> pd.DataFrame:
-    """One row per case per machine, with the columns of `COLUMNS` (and any further metrics)."""
+    """One row per case per machine, with the columns of `TIDY_COLUMNS` (and any further metrics)."""
     rows = [_row(record) for record in records]
     frame = pd.DataFrame(rows)
-    extra = [column for column in frame.columns if column not in COLUMNS]
-    frame = frame.reindex(columns=[*COLUMNS, *extra])
+    extra = [column for column in frame.columns if column not in TIDY_COLUMNS]
+    frame = frame.reindex(columns=[*TIDY_COLUMNS, *extra])
     frame = _typed(frame)
     frame = _newest_per_case(frame)
     frame["speedup_vs_cpu"] = _speedup_vs_cpu(frame)
