@@ -401,14 +401,6 @@ def test_the_cost_chart_is_a_figure_when_a_price_is_known_and_says_why_not_other
     assert "no price known" in chart.reason
 
 
-def test_the_cost_sentence_names_the_currency_only_when_the_prices_do():
-    analysis = analyse(two_machines(), file_prices={GPU: 36.0, CPU: 0.36})
-    gpu = next(cost for cost in analysis.costs if cost.config.machine == GPU)
-    assert say.cost(gpu, None, 2, 2) == ("An epoch costs 0.0200 at 36.00 per hour (2nd cheapest of 2 priced and "
-                                         "1st fastest of 2).")
-    assert say.cost(gpu, "EUR", 2, 2).startswith("An epoch costs 0.0200 EUR at 36.00 EUR per hour")
-
-
 # --- trust ---------------------------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from reports.page.build import build_report, build_report_data
 from reports.page.charts import scaling
 from reports.reading.cases import cases
 from reports.reading.load import load_records
-from reports.reading.tidy import DDP_COLUMNS, best_configurations, tidy
+from reports.reading.tidy import DDP_COLUMNS, tidy
 from tests.test_report_data import DATA, real_files
 
 DDP = DATA / "ddp"
@@ -70,7 +70,6 @@ def two_rank_rates(records) -> list[float]:
 
 def test_single_device_stages_ignore_ddp_rows(records, data, single_device_data):
     frame = tidy(records)
-    assert "ddp" not in set(best_configurations(frame)["group"])
     assert [row[:6] for row in data.answer.rows] == [row[:6] for row in single_device_data.answer.rows]
     assert len(data.verdicts.rows) == len(single_device_data.verdicts.rows)
     assert len(data.recommendations.rows) == len(single_device_data.recommendations.rows)

@@ -12,7 +12,6 @@ from reports.reading.tidy import (
     FULL_EPOCH_IMAGES,
     TIDY_COLUMNS,
     UTILIZATION_METRICS,
-    best_configurations,
     tidy,
 )
 from reports.reading.timelines import select_timeline_cases, timelines
@@ -177,15 +176,6 @@ def test_machines_frame_has_one_row_per_machine(real_records):
         assert row["cpu"] == facts["cpu_brand"]
         assert row["torch"] == facts["versions"]["torch"]
         assert row["files"] == 1
-
-
-def test_best_configuration_per_machine_and_model_is_the_fastest_epoch(frame):
-    best = best_configurations(frame)
-    epoch = frame[frame["group"] == "epoch"]
-    assert len(best) == len(epoch.groupby(["machine", "model"]))
-    for row in best.itertuples():
-        same = epoch[(epoch["machine"] == row.machine) & (epoch["model"] == row.model)]
-        assert row.images_per_sec == same["images_per_sec"].max()
 
 
 def test_timelines_of_selected_cases_come_back_long_form(real_records, gpu_frame):

@@ -27,8 +27,6 @@ from dataclasses import dataclass, replace
 from reports.reading.cases import Case, worst_trust
 from reports.reading.tidy import FULL_EPOCH_IMAGES
 
-OUTCOMES = ("pays_off", "never", "not_judged", "unknown")
-
 
 @dataclass(frozen=True)
 class CompilePayoff:

@@ -93,7 +93,6 @@ class VerdictThresholds:
 
 
 THRESHOLDS = VerdictThresholds()
-VERDICTS = ("input-bound", "launch-bound", "compute-bound", "balanced", "unknown")
 
 
 @dataclass(frozen=True)
@@ -108,7 +107,7 @@ class Verdict:
     """
 
     config: Config
-    verdict: str | None
+    verdict: str | None  # input-bound, launch-bound, compute-bound, balanced or unknown
     epoch: Case
     step: Case | None = None
     loader: Case | None = None

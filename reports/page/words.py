@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from reports.analysis.advice import TUTORIAL_SETTINGS, Recommendation, WorkerPlateau
 from reports.analysis.compile_payoff import CompilePayoff
-from reports.analysis.costs import Cost
 from reports.analysis.like_for_like import Comparison
 from reports.analysis.machine_trust import MachineTrust
 from reports.analysis.scaling import ScalingPoint
@@ -17,7 +16,9 @@ from reports.page import display as show
 from reports.reading.cases import Case
 from reports.reading.tidy import FULL_EPOCH_IMAGES
 
-TUTORIAL = "batch 4, 2 workers, pil"
+# The tutorial's settings as the sentences name them ("batch 4, 2 workers, pil"), from the advice's own.
+TUTORIAL = (f"batch {TUTORIAL_SETTINGS['batch_size']}, {TUTORIAL_SETTINGS['num_workers']} workers, "
+            f"{TUTORIAL_SETTINGS['loader']}")
 CHANCE_ACCURACY = 0.1  # ten classes
 LEARNED_ACCURACY = 0.2  # below it an epoch's accuracy says nothing about learning yet
 
@@ -349,19 +350,6 @@ def plateau(found: WorkerPlateau, best: Case, thresholds: VerdictThresholds = TH
             f"measured ({others}){caveat}.")
 
 
-def cost(found: Cost, currency: str | None, priced: int, pairs: int) -> str:
-    if found.cost_per_epoch is None:
-        return ""
-    text = (f"An epoch costs {show.money(found.cost_per_epoch, currency)} at "
-            f"{show.money(found.price_per_hour, currency)} per hour")
-    ranks = []
-    if priced > 1 and found.cost_rank:
-        ranks.append(f"{show.ordinal(found.cost_rank)} cheapest of {priced} priced")
-    if pairs > 1 and found.time_rank:
-        ranks.append(f"{show.ordinal(found.time_rank)} fastest of {pairs}")
-    return text + (f" ({' and '.join(ranks)})" if ranks else "") + "."
-
-
 def comparison(found: Comparison) -> str:
     """'At the settings both measured, a and b are within 3% ...'."""
     model = f" ({found.model})" if found.model else ""
@@ -405,11 +393,6 @@ def accuracy_note(epochs: list[Case]) -> str | None:
     return (f"Eval accuracy near {show.fraction(CHANCE_ACCURACY)} (chance for ten classes) is what a freshly "
             f"initialised network scores after training on {trained}: these epochs were timed, not trained to "
             "convergence, so accuracy here only shows that the loop ran end to end, not how well it learns.")
-
-
-def compile_mode(mode: str) -> str:
-    """'torch.compile' for the default mode, 'torch.compile (max-autotune)' otherwise."""
-    return "torch.compile" if mode == "default" else f"torch.compile ({mode})"
 
 
 def compile_payoff(found: CompilePayoff) -> str:

@@ -51,7 +51,6 @@ EAGER = "eager"
 # The sweep's parametrize axes, in the order the report shows them.
 AXES = ("model", "device", "batch_size", "num_workers", "loader", "transform", "pin_memory", "amp",
         "channels_last", "compile")
-NUMERIC_AXES = ("batch_size", "num_workers")
 BOOLEAN_AXES = ("pin_memory", "amp", "channels_last")
 
 UTILIZATION_METRICS = (
@@ -333,30 +332,5 @@ def eager(frame: pd.DataFrame) -> pd.DataFrame:
 def foreign(frame: pd.DataFrame) -> pd.DataFrame:
     """Rows of foreign pytest-benchmark files."""
     return frame[~frame["cifarbench"]]
-
-
-def best_configurations(frame: pd.DataFrame) -> pd.DataFrame:
-    """The fastest configuration (images/s) per machine and model.
-
-    From the epoch cases, which include the input pipeline; a machine and model without
-    epoch cases falls back to its train-step cases.
-    """
-    rows = ours(frame)
-    rows = rows[rows["images_per_sec"].notna() & rows["model"].notna()]
-    best = []
-    covered: set[tuple] = set()
-    for group in ("epoch", "train_step"):
-        candidates = rows[rows["group"] == group]
-        if candidates.empty:
-            continue
-        top = candidates.loc[candidates.groupby(["machine", "model"], sort=False)["images_per_sec"].idxmax()]
-        pairs = list(zip(top["machine"], top["model"], strict=True))
-        top = top[[pair not in covered for pair in pairs]]
-        covered.update(pairs)
-        if not top.empty:
-            best.append(top)
-    if not best:
-        return rows.iloc[0:0]
-    return pd.concat(best).sort_values(["machine", "model"], kind="stable").reset_index(drop=True)
 
 
