@@ -22,7 +22,7 @@ matplotlib.use("Agg")  # before anything imports pyplot
 import pytest
 
 from reports.__main__ import main
-from tests.test_report_data import FOREIGN, real_files
+from tests.report_data import FOREIGN, real_files
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 CHROMIUM = next((found for found in map(shutil.which, BROWSERS) if found), None)

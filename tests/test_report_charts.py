@@ -11,25 +11,20 @@ from matplotlib.figure import Figure
 
 from reports.page import figures
 from reports.page.charts import base, throughput, utilization
-from reports.reading.load import load_records, records_from_document
+from reports.reading.load import records_from_document
 from reports.reading.tidy import tidy
 from reports.reading.timelines import select_timeline_cases, timelines
-from tests.test_report_data import FOREIGN, gpu_records, read_document, real_files
+from tests.report_data import gpu_records, read_document, real_files
 
 
 @pytest.fixture(scope="module")
-def cpu_records():
-    return load_records([*real_files(), FOREIGN])
+def cpu_frame(real_records):
+    return tidy(real_records)
 
 
 @pytest.fixture(scope="module")
-def cpu_frame(cpu_records):
-    return tidy(cpu_records)
-
-
-@pytest.fixture(scope="module")
-def gpu_inputs(cpu_records):
-    records = [*cpu_records, *gpu_records()]
+def gpu_inputs(real_records):
+    records = [*real_records, *gpu_records()]
     frame = tidy(records)
     return frame, timelines(records, select_timeline_cases(frame))
 
@@ -102,8 +97,8 @@ def test_timelines_too_short_to_draw_are_left_out_with_a_reason():
     assert "no utilization timelines" in empty.reason
 
 
-def test_real_timelines_draw(cpu_records, cpu_frame):
-    timeline_frame = timelines(cpu_records, select_timeline_cases(cpu_frame))
+def test_real_timelines_draw(real_records, cpu_frame):
+    timeline_frame = timelines(real_records, select_timeline_cases(cpu_frame))
     drawn(utilization.utilization_timelines(timeline_frame))
 
 

@@ -23,7 +23,7 @@ from reports.page.columns import COLUMNS
 from reports.page.display import percent
 from reports.reading.load import load_records, records_from_document
 from reports.reading.tidy import GPM_METRICS, tidy
-from tests.test_report_data import GPU_FILE, GPU_LABEL, gpu_document, gpu_records
+from tests.report_data import GPU_FILE, GPU_LABEL, gpu_document, gpu_records
 
 UNSUPPORTED = {"supported": False, "reason": "GPM not recorded: this GPU does not support GPM (Hopper and later do)",
                "sm_active_pct": None, "sm_occupancy_pct": None, "tensor_active_pct": None, "dram_bw_util_pct": None}

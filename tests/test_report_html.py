@@ -14,7 +14,7 @@ from reports.page import display, html
 from reports.page.build import build_report
 from reports.reading.load import load_records, records_from_document
 from reports.reading.prices import Prices
-from tests.test_report_data import (
+from tests.report_data import (
     FOREIGN,
     GPU_LABEL,
     XSS,

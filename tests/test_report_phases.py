@@ -21,7 +21,7 @@ from reports.page.build import build_report_data
 from reports.page.charts.findings import phases_chart
 from reports.reading.load import load_records
 from tests.recorded import RECORDED, recorded_documents
-from tests.test_diagnosis import CPU, GPU, busy_cpu, epoch, loader, starved_gpu, step
+from tests.typed_cases import CPU, GPU, busy_cpu, epoch, loader, starved_gpu, step
 
 mpl.use("Agg")
 

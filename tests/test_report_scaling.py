@@ -17,7 +17,7 @@ from reports.page.charts import scaling
 from reports.reading.cases import cases
 from reports.reading.load import load_records
 from reports.reading.tidy import DDP_COLUMNS, tidy
-from tests.test_report_data import DATA, real_files
+from tests.report_data import DATA, real_files
 
 DDP = DATA / "ddp"
 SWEEP, AGENTS = "cpu-2core-ddp", "2x-cpu-2core-localhost"

@@ -1,11 +1,13 @@
 """reports.tidy: records -> one long DataFrame (the contract), machines, timelines, best rows."""
 
+import copy
+import json
 import math
 
 import pandas as pd
 import pytest
 
-from reports.reading.load import load_records, records_from_document
+from reports.reading.load import records_from_document
 from reports.reading.machines import machines_frame
 from reports.reading.not_measured import cases_not_measured
 from reports.reading.tidy import (
@@ -15,7 +17,8 @@ from reports.reading.tidy import (
     tidy,
 )
 from reports.reading.timelines import select_timeline_cases, timelines
-from tests.test_report_data import (
+from tests.report_data import (
+    DATA,
     FOREIGN,
     GPU_LABEL,
     gpu_document,
@@ -34,11 +37,6 @@ CONTRACT = [
     "price_per_hour", "cpu_threads", "cpu_brand", "gpu_name", "cifarbench", "gpu_util_pct_mean",
     "cpu_pct_mean", "workers_cpu_pct_mean", "gpu_power_w_mean", "speedup_vs_cpu",
 ]
-
-
-@pytest.fixture(scope="module")
-def real_records():
-    return load_records([*real_files(), FOREIGN])
 
 
 @pytest.fixture(scope="module")
@@ -221,3 +219,19 @@ def test_timelines_come_in_the_order_of_the_cases_asked_for(gpu_frame, real_reco
     drawn = list(dict.fromkeys(long["case"]))
     assert drawn[0].startswith(f"{GPU_LABEL} · cuda:0")  # CUDA first, as selected, not as filed
     assert len(drawn) == len(cases)
+
+
+def test_a_gpu_epoch_pinning_memory_finds_its_cpu_epoch_for_the_speedup():
+    """Real CUDA epochs record pin_memory=True; the CPU epoch of the same configuration False."""
+    document = json.loads((DATA / "cpu-2core-a_20261124T141651Z.json").read_text(encoding="utf-8"))
+    cpu_epoch = next(b for b in document["benchmarks"] if b["group"] == "epoch")
+    gpu_epoch = copy.deepcopy(cpu_epoch)  # a synthetic row, shaped as a real CUDA epoch records itself
+    gpu_epoch["params"]["device"] = "cuda:0"
+    gpu_epoch["name"] = gpu_epoch["fullname"] = "bench_epoch[synthetic-cuda]"
+    gpu_epoch["extra_info"]["pin_memory"] = True
+    gpu_epoch["extra_info"]["images_per_sec"] = cpu_epoch["extra_info"]["images_per_sec"] * 4
+    document["benchmarks"] = [cpu_epoch, gpu_epoch]
+    frame = tidy(records_from_document(document, "synthetic"))
+    gpu = frame[frame["device"] == "cuda:0"].iloc[0]
+    assert gpu["pin_memory"] is True
+    assert gpu["speedup_vs_cpu"] == pytest.approx(4.0)
