@@ -18,7 +18,8 @@ import pytest
 from reports.__main__ import main
 from tests.report_data import FOREIGN, real_files
 
-sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright is not installed (the `browser` extra names it)")
+sync_api = pytest.importorskip("playwright.sync_api",
+                               reason="Playwright is not installed (the `browser` extra names it)")
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 CHROMIUM = next((found for found in map(shutil.which, BROWSERS) if found), None)

@@ -1,4 +1,4 @@
-"""reports.charts: figures from the tidy frame, or no figure and the reason; drawn with Agg, closed."""
+"""reports.page.charts: figures from the tidy frame, or no figure and the reason; drawn with Agg, closed."""
 
 import matplotlib
 

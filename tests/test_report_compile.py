@@ -1,4 +1,4 @@
-"""The compile stage (reports/compile.py) and the compile axis through the report.
+"""The compile stage (reports/analysis/compile_payoff.py) and the compile axis through the report.
 
 The rules are checked on typed cases with made-up numbers on either side of each rule; a real
 result file (tests/data/compile: eager and compiled train steps and epochs at batch 128 on a

@@ -1,4 +1,4 @@
-"""reports.report and reports.html: one self-contained, escaped page that answers first."""
+"""reports.page.build and reports.page.html: one self-contained, escaped page that answers first."""
 
 import base64
 import copy

@@ -1,4 +1,4 @@
-"""reports.load: result files and folders -> records; unusable files skipped with a warning."""
+"""reports.reading.load: result files and folders -> records; unusable files skipped with a warning."""
 
 import json
 import shutil

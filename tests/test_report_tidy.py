@@ -1,4 +1,5 @@
-"""reports.tidy: records -> one long DataFrame (the contract), machines, timelines, best rows."""
+"""reports.reading: records -> one long DataFrame (the contract), the machines frame, the cases not measured,
+timelines."""
 
 import copy
 import json
@@ -27,7 +28,7 @@ from tests.report_data import (
     real_files,
 )
 
-# The columns reports.diagnosis codes against: never renamed.
+# The columns the analysis and the page code against: never renamed.
 CONTRACT = [
     "machine", "file", "run_started", "group", "name", "device", "device_kind", "device_name", "model",
     "batch_size", "num_workers", "loader", "transform", "pin_memory", "amp", "channels_last", "median_s",

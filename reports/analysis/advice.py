@@ -4,7 +4,7 @@ Nothing that was not measured is recommended: the best configuration is the fast
 case that is not invalid. Beside it: the tutorial's own settings (batch 4, 2 workers, pil)
 when measured, what the worker count does to the epoch, where more DataLoader workers stop
 helping the loader, and a train-step variant (bf16 autocast, channels_last) that measured
-clearly faster. Numbers only; `reports.words` writes the sentences.
+clearly faster. Numbers only; `reports.page.words` writes the sentences.
 """
 
 from __future__ import annotations

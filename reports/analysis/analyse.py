@@ -1,13 +1,13 @@
-"""Stage 3, analysis: typed cases -> verdicts, recommendations, costs, trust, comparisons, the answer.
+"""Stage 3, analyse: typed cases -> verdicts, recommendations, costs, trust, comparisons, the answer.
 
 `analyse` runs the analysis stages in order (the data-parallel scaling points, made by
-`reports.scaling`, ride along) and ranks the answer: one row per machine,
+`reports.analysis.scaling`, ride along) and ranks the answer: one row per machine,
 device and model, by cost per epoch where every row is priced, else by epoch time. A machine
 whose epochs are all invalid is not ranked (its row says why).
 
 Verdicts, recommendations, costs and comparisons are made from eager cases: a compiled case
 is another configuration, compared with its eager twin in `compile_payoffs`
-(`reports.compile`) and nowhere else. Trust counts every case.
+(`reports.analysis.compile_payoff`) and nowhere else. Trust counts every case.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ def analyse(cases: Sequence[Case], run_prices: dict[str, float] | None = None,
             file_prices: dict[str, float] | None = None, currency: str | None = None,
             preflights: dict[str, dict] | None = None, thresholds: VerdictThresholds = THRESHOLDS,
             scaling: Sequence[ScalingPoint] = ()) -> Analysis:
-    """The whole analysis of `cases`; `scaling` (from `reports.scaling`) is carried beside it.
+    """The whole analysis of `cases`; `scaling` (from `reports.analysis.scaling`) is carried beside it.
 
     Data-parallel cases (group `ddp`) count for their machine's trust only: their images/s are
     all ranks together, so no verdict, recommendation, cost or comparison reads them.

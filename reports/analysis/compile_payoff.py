@@ -1,4 +1,4 @@
-"""Stage 3f, compile: does torch.compile pay off on this machine, and after how many epochs?
+"""Stage 3g, compile payoff: does torch.compile pay off on this machine, and after how many epochs?
 
 Every compiled case (`train_step` or `epoch` with a torch.compile mode) is paired with the
 eager case of the same configuration: machine, device, model, batch size, workers,

@@ -1,4 +1,4 @@
-"""Stage 3e, compare: machines like for like, at the settings both measured.
+"""Stage 3e, like for like: machines like for like, at the settings both measured.
 
 Machines swept on different grids (batch sizes, workers, pipelines) cannot be compared by
 their best measured epochs alone: one may simply have tried a faster setting. For each model

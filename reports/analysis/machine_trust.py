@@ -1,4 +1,4 @@
-"""Stage 3d, trust: how far each machine's measurements can be trusted.
+"""Stage 3d, machine trust: how far each machine's measurements can be trusted.
 
 The harness assesses every case (`extra_info["trust"]`: ok, noisy or invalid, with reasons in
 plain sentences) and checks the machine before the sweep (`machine_info["cifarbench"]

@@ -7,7 +7,7 @@ Per machine, device, model and batch size the sweep measures:
 - the end-to-end `epoch`, which pays for both.
 
 `verdict` compares an epoch with its two ceilings by the rules of `VerdictThresholds` and returns a
-`Verdict`: the numbers and why, as codes; `reports.words` puts them into sentences. No verdict
+`Verdict`: the numbers and why, as codes; `reports.page.words` puts them into sentences. No verdict
 is given from an invalid measurement: an invalid epoch is not judged, an invalid ceiling is
 not used (the verdict says which).
 """
@@ -100,7 +100,7 @@ class Verdict:
     """What limits one epoch configuration, with its evidence as numbers and reason codes.
 
     `verdict` is None when the epoch itself is invalid (not judged). `reasons` are codes that
-    `reports.words` explains: not_measured, invalid_ceiling, outran, unexplained,
+    `reports.page.words` explains: not_measured, invalid_ceiling, outran, unexplained,
     device_pipeline, close_ceilings, zero_workers, shared_cores, copies, phases,
     ceilings_disagree, slowed_step. `source` says where the verdict came from: "phases" (the in-epoch split,
     with the ceilings as the cross-check in `ceiling_verdict`) or "ceilings" (older files).

@@ -1,7 +1,7 @@
 """The column spec: every table column declared once (name, header, unit, format), and tables built from it.
 
 Tables pick columns by name and never guess a format from a name; the formats themselves are
-`reports.display`'s.
+`reports.page.display`'s.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Numbers stay unrounded through every stage and are rounded here only, for the tables, the
 charts and the sentences alike. The table columns, each with one of these formats, are
-declared in `reports.columns`.
+declared in `reports.page.columns`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Stage 4, words: the analysis in plain sentences, written in one place.
 
-Every sentence of the report that carries a number is made here, with `reports.display`
+Every sentence of the report that carries a number is made here, with `reports.page.display`
 doing the numbers. Nothing here computes a finding: the stages before it did.
 """
 

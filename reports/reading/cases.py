@@ -4,7 +4,7 @@
 settings and torch.compile's mode (`eager` without it). `Case` is one measured case with its
 figures as floats or None (never NaN), its rounds and its trust. The analysis stages take
 `Case` values and trust them. A data-parallel case (group `ddp`) is a `Case` for its
-machine's trust only; its `Config` has no world size, and `reports.scaling` reads those
+machine's trust only; its `Config` has no world size, and `reports.analysis.scaling` reads those
 cases in full.
 """
 
