@@ -16,8 +16,8 @@ import warnings
 from importlib import metadata
 from pathlib import Path
 
-from reports.load import ResultFileWarning, load_records
-from reports.prices import load_prices
+from reports.reading.load import ResultFileWarning, load_records
+from reports.reading.prices import load_prices
 
 DEFAULT_RESULTS = "results"
 REPORT_NAME = "report.html"
@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 1
 
-    from reports.report import build_report  # the plotting stack loads only when there is something to draw
+    from reports.page.build import build_report  # the plotting stack loads only when there is something to draw
 
     html = build_report(records, prices=prices, title=args.title, made_by=made_by(), trace_base=output.parent)
     try:

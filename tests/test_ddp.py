@@ -204,7 +204,7 @@ def free_port() -> int:
 
 def test_two_torchrun_agents_on_localhost_write_one_results_file(tmp_path, monkeypatch, mark):
     """The multi-node command of docs/ddp.md, two single-process agents on 127.0.0.1."""
-    from reports.load import read_result_file
+    from reports.reading.load import read_result_file
 
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
     command = [sys.executable, "-m", "torch.distributed.run", "--nnodes", "2", "--nproc-per-node", "1",
@@ -242,11 +242,13 @@ def test_two_torchrun_agents_on_localhost_write_one_results_file(tmp_path, monke
 
 
 def test_the_scaling_table_derives_efficiency_per_machine_with_the_rank_spread():
-    from reports.load import load_records
-    from reports.scaling import COLUMNS, scaling_frame
+    from reports.analysis.scaling import scaling_points
+    from reports.page.charts.scaling import POINT_COLUMNS, points_frame
+    from reports.reading.load import load_records
+    from reports.reading.tidy import tidy
 
-    frame = scaling_frame(load_records([DDP_DATA]))
-    assert list(frame.columns) == list(COLUMNS)
+    frame = points_frame(scaling_points(tidy(load_records([DDP_DATA]))))
+    assert list(frame.columns) == list(POINT_COLUMNS)
     sweep = frame[frame["machine"] == "cpu-2core-ddp"].set_index("world_size")
     assert sorted(sweep.index) == [1, 2]
     assert sweep.loc[1, "scaling_efficiency"] == pytest.approx(1.0)
@@ -259,10 +261,12 @@ def test_the_scaling_table_derives_efficiency_per_machine_with_the_rank_spread()
 
 
 def test_the_scaling_chart_draws_a_line_per_machine_and_configuration():
-    from reports.load import load_records
-    from reports.scaling import scaling_chart, scaling_frame
+    from reports.analysis.scaling import scaling_points
+    from reports.page.charts.scaling import points_frame, scaling_chart
+    from reports.reading.load import load_records
+    from reports.reading.tidy import tidy
 
-    figure = scaling_chart(scaling_frame(load_records([DDP_DATA])))
+    figure = scaling_chart(points_frame(scaling_points(tidy(load_records([DDP_DATA])))))
     [ax] = figure.axes
     labels = ax.get_legend_handles_labels()[1]
     assert "perfect scaling" in labels

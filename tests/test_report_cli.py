@@ -13,7 +13,7 @@ matplotlib.use("Agg")  # before anything imports pyplot
 import pytest
 
 from reports.__main__ import main
-from tests.test_report_data import BROKEN, FOREIGN, real_files
+from tests.report_data import BROKEN, FOREIGN, real_files
 
 ROOT = Path(__file__).resolve().parent.parent
 

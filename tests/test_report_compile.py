@@ -1,4 +1,4 @@
-"""The compile stage (reports/compile.py) and the compile axis through the report.
+"""The compile stage (reports/analysis/compile_payoff.py) and the compile axis through the report.
 
 The rules are checked on typed cases with made-up numbers on either side of each rule; a real
 result file (tests/data/compile: eager and compiled train steps and epochs at batch 128 on a
@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 
 from bench.contract import documented_case_keys
-from reports import words as say
-from reports.analysis import analyse
-from reports.cases import Case, Config, cases
-from reports.compile import payoffs
-from reports.load import load_records
-from reports.report import build_report, build_report_data
-from reports.tidy import eager, tidy
+from reports.analysis.analyse import analyse
+from reports.analysis.compile_payoff import payoffs
+from reports.page import words as say
+from reports.page.build import build_report, build_report_data
+from reports.reading.cases import Case, Config, cases
+from reports.reading.load import load_records
+from reports.reading.tidy import eager, tidy
 
 DATA = Path(__file__).parent / "data"
 COMPILED_RUN = DATA / "compile" / "cpu-2core-compile_20261125T220030Z.json"

@@ -16,14 +16,14 @@ matplotlib.use("Agg")  # before anything imports pyplot
 
 import pytest
 
-from reports import charts
 from reports.__main__ import main
-from reports.columns import COLUMNS
-from reports.display import percent
-from reports.load import load_records, records_from_document
-from reports.report import build_report_data
-from reports.tidy import GPM_METRICS, tidy
-from tests.test_report_data import GPU_FILE, GPU_LABEL, gpu_document, gpu_records
+from reports.page.build import build_report_data
+from reports.page.charts import utilization
+from reports.page.columns import COLUMNS
+from reports.page.display import percent
+from reports.reading.load import load_records, records_from_document
+from reports.reading.tidy import GPM_METRICS, tidy
+from tests.report_data import GPU_FILE, GPU_LABEL, gpu_document, gpu_records
 
 UNSUPPORTED = {"supported": False, "reason": "GPM not recorded: this GPU does not support GPM (Hopper and later do)",
                "sm_active_pct": None, "sm_occupancy_pct": None, "tensor_active_pct": None, "dram_bw_util_pct": None}
@@ -64,7 +64,7 @@ def test_gpu_utilization_is_labelled_kernel_active(data):
     assert header.title == "GPU kernel active (% of time)"
     evidence = " ".join(column(data.verdicts, "evidence"))
     assert "by NVML's count of time a kernel was active" in evidence
-    assert "GPU kernel active" in charts.UTILIZATION_LABELS.values()
+    assert "GPU kernel active" in utilization.UTILIZATION_LABELS.values()
     heatmap = next(chart for chart in data.charts if chart.key == "utilization_heatmap_gpu_util_pct_mean")
     assert heatmap.title == "GPU kernel-active time by batch size and workers"
     assert "one small kernel at a time reads 100%" in heatmap.sentence

@@ -1,4 +1,4 @@
-"""reports.report and reports.html: one self-contained, escaped page that answers first."""
+"""reports.page.build and reports.page.html: one self-contained, escaped page that answers first."""
 
 import base64
 import copy
@@ -10,11 +10,11 @@ matplotlib.use("Agg")  # before anything imports pyplot
 
 import pytest
 
-from reports import display, html
-from reports.load import load_records, records_from_document
-from reports.prices import Prices
-from reports.report import build_report
-from tests.test_report_data import (
+from reports.page import display, html
+from reports.page.build import build_report
+from reports.reading.load import load_records, records_from_document
+from reports.reading.prices import Prices
+from tests.report_data import (
     FOREIGN,
     GPU_LABEL,
     XSS,
@@ -244,7 +244,7 @@ def test_numbers_are_rounded_only_for_display():
 
 
 def test_a_column_the_same_on_every_row_is_said_once_in_words(records):
-    from reports.report import build_report_data
+    from reports.page.build import build_report_data
 
     data = build_report_data(load_records(real_files()))
     epochs = next(found.table for found in data.groups if found.group == "epoch")

@@ -1,11 +1,11 @@
-"""reports.load: result files and folders -> records; unusable files skipped with a warning."""
+"""reports.reading.load: result files and folders -> records; unusable files skipped with a warning."""
 
 import json
 import shutil
 
 import pytest
 
-from reports.load import (
+from reports.reading.load import (
     ResultFileError,
     ResultFileWarning,
     load_records,
@@ -13,7 +13,7 @@ from reports.load import (
     records_from_document,
     result_files,
 )
-from tests.test_report_data import BROKEN, FOREIGN, read_document, real_files
+from tests.report_data import BROKEN, FOREIGN, read_document, real_files
 
 
 def test_real_file_loads_one_record_per_benchmark_tagged_with_file_and_machine():

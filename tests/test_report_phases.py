@@ -15,13 +15,13 @@ from pathlib import Path
 import matplotlib as mpl
 import pytest
 
-from reports import words as say
-from reports.analysis import analyse
-from reports.charts import phases_chart
-from reports.load import load_records
-from reports.report import build_report_data
+from reports.analysis.analyse import analyse
+from reports.page import words as say
+from reports.page.build import build_report_data
+from reports.page.charts.findings import phases_chart
+from reports.reading.load import load_records
 from tests.recorded import RECORDED, recorded_documents
-from tests.test_diagnosis import CPU, GPU, busy_cpu, epoch, loader, starved_gpu, step
+from tests.typed_cases import CPU, GPU, busy_cpu, epoch, loader, starved_gpu, step
 
 mpl.use("Agg")
 

@@ -11,13 +11,13 @@ matplotlib.use("Agg")  # before anything imports pyplot
 
 import pytest
 
-from reports import charts
-from reports.cases import cases
-from reports.load import load_records
-from reports.report import build_report, build_report_data
-from reports.scaling import scaling_points
-from reports.tidy import DDP_COLUMNS, best_configurations, tidy
-from tests.test_report_data import DATA, real_files
+from reports.analysis.scaling import scaling_points
+from reports.page.build import build_report, build_report_data
+from reports.page.charts import scaling
+from reports.reading.cases import cases
+from reports.reading.load import load_records
+from reports.reading.tidy import DDP_COLUMNS, tidy
+from tests.report_data import DATA, real_files
 
 DDP = DATA / "ddp"
 SWEEP, AGENTS = "cpu-2core-ddp", "2x-cpu-2core-localhost"
@@ -70,7 +70,6 @@ def two_rank_rates(records) -> list[float]:
 
 def test_single_device_stages_ignore_ddp_rows(records, data, single_device_data):
     frame = tidy(records)
-    assert "ddp" not in set(best_configurations(frame)["group"])
     assert [row[:6] for row in data.answer.rows] == [row[:6] for row in single_device_data.answer.rows]
     assert len(data.verdicts.rows) == len(single_device_data.verdicts.rows)
     assert len(data.recommendations.rows) == len(single_device_data.recommendations.rows)
@@ -124,6 +123,6 @@ def test_the_page_links_the_section_only_when_ddp_rows_exist(records, single_dev
 
 def test_without_a_one_rank_case_the_chart_says_why(records):
     agents_only = [point for point in scaling_points(tidy(records)) if point.machine == AGENTS]
-    chart = charts.scaling(agents_only)
+    chart = scaling.scaling_efficiency(agents_only)
     assert chart.figure is None
     assert "one-rank case" in chart.reason

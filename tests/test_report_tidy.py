@@ -1,23 +1,25 @@
-"""reports.tidy: records -> one long DataFrame (the contract), machines, timelines, best rows."""
+"""reports.reading: records -> one long DataFrame (the contract), the machines frame, the cases not measured,
+timelines."""
 
+import copy
+import json
 import math
 
 import pandas as pd
 import pytest
 
-from reports.load import load_records, records_from_document
-from reports.tidy import (
-    COLUMNS,
+from reports.reading.load import records_from_document
+from reports.reading.machines import machines_frame
+from reports.reading.not_measured import cases_not_measured
+from reports.reading.tidy import (
     FULL_EPOCH_IMAGES,
+    TIDY_COLUMNS,
     UTILIZATION_METRICS,
-    best_configurations,
-    cases_not_measured,
-    machines_table,
-    select_timeline_cases,
     tidy,
-    timelines,
 )
-from tests.test_report_data import (
+from reports.reading.timelines import select_timeline_cases, timelines
+from tests.report_data import (
+    DATA,
     FOREIGN,
     GPU_LABEL,
     gpu_document,
@@ -26,7 +28,7 @@ from tests.test_report_data import (
     real_files,
 )
 
-# The columns reports.diagnosis codes against: never renamed.
+# The columns the analysis and the page code against: never renamed.
 CONTRACT = [
     "machine", "file", "run_started", "group", "name", "device", "device_kind", "device_name", "model",
     "batch_size", "num_workers", "loader", "transform", "pin_memory", "amp", "channels_last", "median_s",
@@ -36,11 +38,6 @@ CONTRACT = [
     "price_per_hour", "cpu_threads", "cpu_brand", "gpu_name", "cifarbench", "gpu_util_pct_mean",
     "cpu_pct_mean", "workers_cpu_pct_mean", "gpu_power_w_mean", "speedup_vs_cpu",
 ]
-
-
-@pytest.fixture(scope="module")
-def real_records():
-    return load_records([*real_files(), FOREIGN])
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +52,7 @@ def gpu_frame(real_records):
 
 def test_contract_columns_are_all_there(frame):
     assert set(CONTRACT) <= set(frame.columns)
-    assert list(frame.columns[:len(COLUMNS)]) == list(COLUMNS)
+    assert list(frame.columns[:len(TIDY_COLUMNS)]) == list(TIDY_COLUMNS)
     for metric in UTILIZATION_METRICS:
         for stat in ("mean", "p95", "max"):
             assert f"{metric}_{stat}" in frame.columns
@@ -163,8 +160,8 @@ def test_the_newest_run_wins_when_a_machine_measured_a_case_twice():
     assert set(frame["file"]) == {"new.json"}
 
 
-def test_machines_table_has_one_row_per_machine(real_records):
-    machines = machines_table([*real_records, *gpu_records()])
+def test_machines_frame_has_one_row_per_machine(real_records):
+    machines = machines_frame([*real_records, *gpu_records()])
     assert machines["machine"].is_unique
     assert len(machines) == 4  # two real CPU machines, the foreign file's node, the H200
     ours = machines[machines["cifarbench"]].set_index("machine")
@@ -178,15 +175,6 @@ def test_machines_table_has_one_row_per_machine(real_records):
         assert row["cpu"] == facts["cpu_brand"]
         assert row["torch"] == facts["versions"]["torch"]
         assert row["files"] == 1
-
-
-def test_best_configuration_per_machine_and_model_is_the_fastest_epoch(frame):
-    best = best_configurations(frame)
-    epoch = frame[frame["group"] == "epoch"]
-    assert len(best) == len(epoch.groupby(["machine", "model"]))
-    for row in best.itertuples():
-        same = epoch[(epoch["machine"] == row.machine) & (epoch["model"] == row.model)]
-        assert row.images_per_sec == same["images_per_sec"].max()
 
 
 def test_timelines_of_selected_cases_come_back_long_form(real_records, gpu_frame):
@@ -232,3 +220,19 @@ def test_timelines_come_in_the_order_of_the_cases_asked_for(gpu_frame, real_reco
     drawn = list(dict.fromkeys(long["case"]))
     assert drawn[0].startswith(f"{GPU_LABEL} · cuda:0")  # CUDA first, as selected, not as filed
     assert len(drawn) == len(cases)
+
+
+def test_a_gpu_epoch_pinning_memory_finds_its_cpu_epoch_for_the_speedup():
+    """Real CUDA epochs record pin_memory=True; the CPU epoch of the same configuration False."""
+    document = json.loads((DATA / "cpu-2core-a_20261124T141651Z.json").read_text(encoding="utf-8"))
+    cpu_epoch = next(b for b in document["benchmarks"] if b["group"] == "epoch")
+    gpu_epoch = copy.deepcopy(cpu_epoch)  # a synthetic row, shaped as a real CUDA epoch records itself
+    gpu_epoch["params"]["device"] = "cuda:0"
+    gpu_epoch["name"] = gpu_epoch["fullname"] = "bench_epoch[synthetic-cuda]"
+    gpu_epoch["extra_info"]["pin_memory"] = True
+    gpu_epoch["extra_info"]["images_per_sec"] = cpu_epoch["extra_info"]["images_per_sec"] * 4
+    document["benchmarks"] = [cpu_epoch, gpu_epoch]
+    frame = tidy(records_from_document(document, "synthetic"))
+    gpu = frame[frame["device"] == "cuda:0"].iloc[0]
+    assert gpu["pin_memory"] is True
+    assert gpu["speedup_vs_cpu"] == pytest.approx(4.0)

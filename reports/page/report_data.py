@@ -1,0 +1,48 @@
+"""`ReportData`: everything the page shows, display-ready; `reports.page.build` fills it and
+`reports.page.html` renders it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from reports.page.columns import Table
+from reports.page.figures import ChartView
+from reports.page.parts.answer import MachineSummary
+from reports.page.parts.evidence import TraceLink
+from reports.page.parts.result_tables import GroupTable
+
+DETAILS_OPEN_ROWS = 200  # longer tables start folded
+
+
+@dataclass
+class ReportData:
+    """Everything the page shows, display-ready. `reports.page.html` renders it and nothing else."""
+
+    title: str
+    lead: str
+    notices: list[str] = field(default_factory=list)
+    summaries: list[MachineSummary] = field(default_factory=list)
+    answer: Table | None = None
+    answer_notes: list[str] = field(default_factory=list)
+    answer_chart: ChartView | None = None
+    comparisons: list[str] = field(default_factory=list)
+    scaling: Table | None = None
+    scaling_chart: ChartView | None = None
+    method: list[dict] = field(default_factory=list)
+    facts: list[tuple[str, str]] = field(default_factory=list)
+    verdicts: Table | None = None
+    recommendations: Table | None = None
+    costs: Table | None = None
+    cost_chart: ChartView | None = None
+    phase_sentences: list[str] = field(default_factory=list)
+    phases_chart: ChartView | None = None
+    traces: list[TraceLink] = field(default_factory=list)
+    compile_payoffs: Table | None = None
+    machines: Table | None = None
+    runs: Table | None = None
+    charts: list[ChartView] = field(default_factory=list)
+    groups: list[GroupTable] = field(default_factory=list)
+    foreign: Table | None = None
+    not_measured: Table | None = None
+    footer: str = ""
+    details_open_rows: int = DETAILS_OPEN_ROWS

@@ -1,0 +1,414 @@
+"""Stage 4, words: the analysis in plain sentences, written in one place.
+
+Every sentence of the report that carries a number is made here, with `reports.page.display`
+doing the numbers. Nothing here computes a finding: the stages before it did.
+"""
+
+from __future__ import annotations
+
+from reports.analysis.advice import TUTORIAL_SETTINGS, Recommendation, WorkerPlateau
+from reports.analysis.compile_payoff import CompilePayoff
+from reports.analysis.like_for_like import Comparison
+from reports.analysis.machine_trust import MachineTrust
+from reports.analysis.scaling import ScalingPoint
+from reports.analysis.verdicts import THRESHOLDS, Verdict, VerdictThresholds
+from reports.page import display as show
+from reports.reading.cases import Case
+from reports.reading.tidy import FULL_EPOCH_IMAGES
+
+# The tutorial's settings as the sentences name them ("batch 4, 2 workers, pil"), from the advice's own.
+TUTORIAL = (f"batch {TUTORIAL_SETTINGS['batch_size']}, {TUTORIAL_SETTINGS['num_workers']} workers, "
+            f"{TUTORIAL_SETTINGS['loader']}")
+CHANCE_ACCURACY = 0.1  # ten classes
+LEARNED_ACCURACY = 0.2  # below it an epoch's accuracy says nothing about learning yet
+
+
+def trust_line(trust: MachineTrust) -> str:
+    """'noisy: 3 of 26 cases; other processes used 85% of a core during the rounds.'"""
+    total = trust.cases or sum(trust.counts.values())
+    if trust.level is None:
+        return "not assessed: these results predate the harness's trust check"
+    parts = []
+    if trust.level == "ok":
+        parts.append(f"all {total} cases measured on a quiet machine with steady rounds")
+    else:
+        counted = [f"{trust.counts[level]} {level}" for level in ("invalid", "noisy") if trust.counts.get(level)]
+        parts.append(f"{show.joined(counted)} of {total} cases")
+    if trust.epochs_all_invalid:
+        parts.append("every epoch is invalid, so this machine is not ranked")
+    line = f"{trust.level}: {'; '.join(parts)}"
+    reasons = list(trust.reasons)
+    if trust.preflight:
+        reasons.insert(0, trust.preflight)
+    if reasons:
+        line += ". " + " ".join(_sentence(reason[:1].upper() + reason[1:]) for reason in reasons)
+    return line
+
+
+def strip_prefix(text: str, prefix: str) -> str:
+    """`text` without `prefix` (a harness message's lead-in the report already says), ending unpunctuated."""
+    return text.removeprefix(prefix).rstrip(".")
+
+
+def _clause(text: str) -> str:
+    """A reason as part of a sentence: 'The rounds spread 40%.' -> 'the rounds spread 40%'."""
+    text = text.strip().rstrip(".")
+    return text[:1].lower() + text[1:]
+
+
+def _sentence(text: str) -> str:
+    text = text.strip()
+    return text if text.endswith((".", "!", "?")) else text + "."
+
+
+def limit(verdict: Verdict | None, thresholds: VerdictThresholds = THRESHOLDS) -> str:
+    """What limits a configuration and how close: 'compute, 82% of ceiling'."""
+    if verdict is None:
+        return "not judged"
+    if verdict.verdict is None:
+        return "not judged: invalid measurement"
+    fraction = verdict.fraction_of_ceiling
+    if verdict.verdict == "unknown":
+        return "unknown: " + unknown_reason(verdict)
+    if verdict.source == "phases":
+        wait = waiting(verdict.epoch)
+        if verdict.verdict == "input-bound":
+            return f"input: {wait}"
+        if verdict.verdict == "launch-bound":
+            return f"kernel launches: {launching(verdict.epoch)}"
+        reached = f", {show.fraction(fraction)} of ceiling" if fraction is not None else ""
+        if verdict.verdict == "compute-bound":
+            return f"compute{reached}"
+        return f"input and compute together{reached}; {wait}"
+    if verdict.verdict == "input-bound":
+        return (f"input: the loader serves {show.rate_unit(verdict.loader_speed)}, "
+                f"{show.fraction(fraction)} of the step ceiling reached")
+    if verdict.verdict == "compute-bound":
+        return f"compute, {show.fraction(fraction)} of ceiling"
+    return f"input and compute together, {show.fraction(fraction)} of ceiling"
+
+
+def launching(epoch: Case) -> str:
+    """'the GPU runs kernels 9.5% of the time, waiting on the host to issue them'."""
+    return (f"the GPU runs kernels {show.percent(epoch.gpu_util_pct_mean)} of the time, waiting on the host "
+            "to issue them (per-step Python and kernel launches); a larger batch gives each launch more work")
+
+
+def waiting(epoch: Case) -> str:
+    """The familiar sentence: 'N% of each step waits for input' (the GPU's idle share on CUDA)."""
+    if epoch.device_idle_share is not None:
+        return f"the GPU idles {show.fraction(epoch.device_idle_share)} of each step, waiting for input"
+    return f"{show.fraction(epoch.wait_share)} of each step waits for input"
+
+
+def split(epoch: Case) -> str:
+    """Where an epoch's time goes, in words: 'input 62%, copy 1%, forward 12%, ...'."""
+    names = {"input_wait": "input wait", "copy": "copy", "forward": "forward", "backward": "backward",
+             "optimizer": "optimizer", "other": "other"}
+    return ", ".join(f"{names[name]} {show.fraction(share)}" for name, share in epoch.phase_shares)
+
+
+def unknown_reason(verdict: Verdict) -> str:
+    names = {"step": "the train-step ceiling (fp32, this batch size) was not measured",
+             "step_invalid": "the train-step ceiling's measurement is invalid",
+             "loader": "the loader ceiling (this pipeline, batch size and workers) was not measured",
+             "loader_invalid": "the loader ceiling's measurement is invalid"}
+    if "not_measured" in verdict.reasons:
+        return show.joined([names[name] for name in verdict.missing])
+    if "outran" in verdict.reasons and verdict.outran:
+        name, ratio = verdict.outran
+        return (f"the epoch ran {show.times(ratio)} faster than its {name} ceiling, which it cannot do: that "
+                "ceiling was mismeasured (another busy process, throttling?); measure again")
+    if "unexplained" in verdict.reasons:
+        return (f"even one after the other, serving and stepping explain only {show.fraction(verdict.explained)} "
+                "of the epoch's time: something not measured dominates (other processes, copies, per-step "
+                "overheads)")
+    return "the ceilings do not describe the epoch"
+
+
+def evidence(verdict: Verdict, thresholds: VerdictThresholds = THRESHOLDS) -> str:
+    """The numbers behind a verdict, for the verdicts table."""
+    epoch = verdict.epoch
+    if verdict.verdict is None:
+        return "Not judged: the epoch's measurement is invalid. " + " ".join(map(_sentence, epoch.trust_reasons))
+    batch = verdict.config.batch_size
+    parts = []
+    if verdict.source == "phases":
+        parts.append(f"in the epoch: {split(epoch)}")
+    if epoch.gpu_util_pct_mean is not None and verdict.config.cuda:
+        parts.append(gpu_activity(epoch, thresholds))
+    if verdict.loader and verdict.step:
+        parts.append(f"loader {show.rate_unit(verdict.loader_speed)} against a {show.rate_unit(verdict.step_speed)} "
+                     f"step ceiling at batch {batch}")
+    elif verdict.step:
+        parts.append(f"step ceiling {show.rate_unit(verdict.step_speed)} at batch {batch}")
+    fraction = verdict.fraction_of_ceiling
+    reached = f", {show.fraction(fraction)} of the step ceiling" if fraction is not None else ""
+    parts.append(f"epoch {show.rate_unit(epoch.images_per_sec)}{reached}")
+    if fraction is not None and thresholds.ceiling_disagreement < fraction <= thresholds.ceiling_unreliable:
+        parts.append("the epoch outran its step ceiling, so the ceiling is approximate")
+    if epoch.trust == "noisy":
+        parts.append("noisy: " + (show.joined([_clause(reason) for reason in epoch.trust_reasons])
+                                  if epoch.trust_reasons else
+                                  f"its rounds spread over {show.fraction(epoch.rounds_spread)}"))
+    if verdict.loader_memory_note:
+        parts.append(f"loader measured with {verdict.loader_memory_note} memory only")
+    if verdict.device_input is not None:
+        parts.append(f"the device pipeline alone serves {show.rate_unit(verdict.device_input.images_per_sec)}")
+    parts += [_reason(code, verdict, thresholds) for code in verdict.reasons]
+    return "; ".join(part for part in parts if part)
+
+
+def gpu_activity(case: Case, thresholds: VerdictThresholds = THRESHOLDS) -> str:
+    """'GPU busy 98% by NVML's count of time a kernel was active; SM active 41%, tensor pipes 12%'.
+
+    NVML's utilization.gpu counts the time in which any kernel ran: a low share means the GPU
+    waits on the host, a high one says nothing of how many SMs worked; GPM's figures do.
+    """
+    waiting = " (waiting on the host)" if case.gpu_util_pct_mean < thresholds.gpu_waiting_pct else ""
+    text = f"GPU busy {show.percent(case.gpu_util_pct_mean)}{waiting} by NVML's count of time a kernel was active"
+    gpm = [f"{name} {show.percent(value)}" for name, value in (("SM active", case.sm_active_pct),
+                                                               ("tensor pipes active", case.tensor_active_pct))
+           if value is not None]
+    return text + (f"; {show.joined(gpm)}" if gpm else "")
+
+
+def scaling(point: ScalingPoint) -> str:
+    """'2 ranks (gloo, cpu) train 8.5k img/s, 31% of 2 x one rank's 13.7k; the exposed all-reduce ...'."""
+    batch = f", batch {point.batch_size} per rank" if point.batch_size is not None else ""
+    where = f"{point.model} on {point.device}{batch}, {point.loader} pipeline"
+    ranks = show.plural(point.world_size, "rank")
+    if point.nnodes > 1:
+        ranks += f" on {show.plural(point.nnodes, 'node')}"
+    text = (f"Data parallel ({where}, {point.scaling or 'weak'} scaling, {point.backend or 'unknown backend'}): "
+            f"{ranks} train {show.rate_unit(point.images_per_sec)}")
+    if point.baseline_images_per_sec is not None:
+        text += (f", {show.fraction(point.scaling_efficiency)} scaling efficiency against "
+                 f"{point.world_size} x one rank's {show.rate_unit(point.baseline_images_per_sec)}")
+    elif point.scaling_efficiency is not None:
+        text += f", {show.fraction(point.scaling_efficiency)} scaling efficiency as the sweep recorded it"
+    else:
+        text += "; no one-rank case of this configuration on this machine, so the scaling efficiency is not known"
+    if point.allreduce_share is not None and point.world_size > 1:
+        text += f"; the all-reduce backward does not hide takes {show.fraction(point.allreduce_share)} of a step"
+    return text + "."
+
+
+def _reason(code: str, verdict: Verdict, thresholds: VerdictThresholds) -> str:
+    if code in ("not_measured", "outran", "unexplained"):
+        return unknown_reason(verdict)
+    if code == "phases":
+        if verdict.verdict == "launch-bound":
+            return (f"verdict from the in-epoch split and NVML: {waiting(verdict.epoch)}, "
+                    f"{show.fraction(verdict.epoch.compute_share)} is the steps' own work, and the GPU runs "
+                    f"kernels only {show.percent(verdict.epoch.gpu_util_pct_mean)} of the epoch's time")
+        return (f"verdict from the in-epoch split: {waiting(verdict.epoch)}, "
+                f"{show.fraction(verdict.epoch.compute_share)} computes")
+    if code == "slowed_step":
+        workers = verdict.config.num_workers
+        return (f"inside the epoch the steps run at {show.fraction(verdict.fraction_of_ceiling)} of their speed "
+                f"alone while barely waiting for input: the {show.plural(workers, 'worker')} and torch's threads "
+                "compete for the cores; fewer torch threads (torch.set_num_threads: the cores less the workers) "
+                "or fewer workers should help")
+    if code == "ceilings_disagree":
+        return (f"the separately timed ceilings alone would say {verdict.ceiling_verdict}: they were timed apart "
+                "from the epoch (workers competing with the step for cores, or a noisy machine, change them), "
+                "so the in-epoch split is taken")
+    if code == "device_pipeline":
+        return ("no separate loader ceiling: the data set lives on the device and its input work runs there, "
+                "inside the epoch")
+    if code == "close_ceilings":
+        return (f"loader and step ceilings are within {show.fraction(thresholds.loader_headroom - 1)} of each "
+                "other and the epoch reaches them")
+    epoch_speed = verdict.epoch.images_per_sec
+    shares = ""
+    if verdict.loader and verdict.step:
+        shares = (f"serving alone would take {show.fraction(epoch_speed / verdict.loader_speed)} of the epoch's "
+                  f"time and the step {show.fraction(epoch_speed / verdict.step_speed)}; ")
+    why = {"zero_workers": "with 0 workers the pipeline runs inside the training process, so its time adds to "
+                           "the step's",
+           "shared_cores": "on the CPU the loader's workers share the cores with the step",
+           "copies": "host-to-device copies and per-step overheads take the difference"}[code]
+    return f"each ceiling alone would allow more: {shares}{why}"
+
+
+def configuration(case: Case) -> str:
+    c = case.config
+    return show.config(c.batch_size, c.num_workers, c.loader)
+
+
+def epoch_note(case: Case) -> str:
+    """'projected from 512 images' or 'full epoch timed'."""
+    if case.full_epoch_projected:
+        images = f"{show.integer(case.epoch_images)} images" if case.epoch_images else "fewer images"
+        return f"from {images}"
+    return "full epoch"
+
+
+def advice(rec: Recommendation, cores: int | None, thresholds: VerdictThresholds = THRESHOLDS) -> str:
+    """One sentence or two of advice: 'Use batch 128, 0 workers, tensor pipeline. Workers slow this ...'."""
+    _machine, device, model = rec.where
+    if rec.best is None:
+        if rec.epochs:
+            return (f"No advice for {model} on {device}: all {rec.epochs} epochs measured here are invalid; "
+                    "measure again on a quiet machine.")
+        return f"No epoch of {model} was measured on {device}, so there is nothing to advise."
+    text = f"Use {configuration(rec.best)}"
+    if rec.best.config.transform and rec.other_transforms:
+        text += f" ({rec.best.config.transform} transform)"
+    text += "."
+    effect = rec.worker_effect
+    box = (f"this {cores}-core box" if cores else "this machine") if not rec.best.config.cuda else "this machine"
+    if effect is not None and effect.slowdown > 1 + max(effect.spread, thresholds.same_speed):
+        ours = rec.best.config.num_workers
+        if effect.workers > ours:
+            verb = "slows" if effect.workers == 1 else "slow"
+            text += (f" {show.plural(effect.workers, 'worker').capitalize()} {verb} {box} down "
+                     f"{show.times(effect.slowdown)}" + (": they compete with training for its cores."
+                                                       if not rec.best.config.cuda else "."))
+        else:
+            text += f" {ours} workers make it {show.times(effect.slowdown)} faster than {effect.workers}."
+    if rec.speedup_vs_tutorial is not None and not rec.is_tutorial:
+        text += f" That is {show.times(rec.speedup_vs_tutorial)} the tutorial's own settings ({TUTORIAL})."
+        idle = rec.tutorial.gpu_util_pct_mean
+        if rec.best.config.cuda and idle is not None:  # why the GPU sits idle at the tutorial's settings
+            here = rec.best.gpu_util_pct_mean
+            text += (f" At those the GPU runs kernels {show.percent(idle)} of the time"
+                     + (f", here {show.percent(here)}." if here is not None else "."))
+    elif rec.is_tutorial:
+        text += " That is the tutorial's own setting."
+    return text
+
+
+def recommendation(rec: Recommendation, thresholds: VerdictThresholds = THRESHOLDS) -> str:
+    """The evidence behind the advice, for the details table."""
+    machine, device, model = rec.where
+    if rec.best is None:
+        if rec.best_step is not None:
+            return (f"No epoch was measured for {model} on {machine} {device}: nothing to recommend. Its train step "
+                    f"peaks at {show.rate_unit(rec.best_step.images_per_sec)} (batch "
+                    f"{rec.best_step.config.batch_size}, no input pipeline).")
+        return f"All {rec.epochs} epochs of {model} on {machine} {device} are invalid: nothing is recommended."
+    best = rec.best
+    sentences = [f"Fastest measured epoch: {configuration(best)}, {show.rate_unit(best.images_per_sec)} "
+                 f"({show.duration(best.epoch_seconds)} per {FULL_EPOCH_IMAGES:,}-image epoch"
+                 f"{', ' + epoch_note(best) if best.full_epoch_projected else ''})."]
+    if rec.tutorial is None:
+        sentences.append(f"The tutorial's own settings ({TUTORIAL}) were not measured here, so no speed-up over "
+                         "them is claimed.")
+    elif not rec.is_tutorial:
+        sentences.append(f"{show.times(rec.speedup_vs_tutorial)} the tutorial's own settings ({TUTORIAL}: "
+                         f"{show.rate_unit(rec.tutorial.images_per_sec)}).")
+    if rec.verdict is not None and rec.verdict.verdict:
+        sentences.append(f"It is {rec.verdict.verdict}: {evidence(rec.verdict, thresholds)}.")
+    if rec.plateau is not None:
+        sentences.append(plateau(rec.plateau, best, thresholds))
+    if rec.variant is not None:
+        text = (f"train_step measured {show.times(rec.variant.speedup)} faster with {rec.variant.name} at batch "
+                f"{best.config.batch_size} ({show.rate_unit(rec.variant.case.images_per_sec)} against "
+                f"{show.rate_unit(rec.variant.base.images_per_sec)} in fp32); the epoch was measured in fp32 only, "
+                "so its gain is not known")
+        if rec.verdict is not None and rec.verdict.verdict == "input-bound":
+            text += ", and while input-bound it would gain little"
+        sentences.append(text + ".")
+    if best.fraction_of_peak is not None and best.achieved_tflops is not None:
+        sentence = (f"The epoch achieves {show.number(best.achieved_tflops)} TFLOP/s, "
+                    f"{show.fraction(best.fraction_of_peak)} of the machine's measured fp32 matmul peak")
+        if rec.step is not None and rec.step.fraction_of_peak is not None and rec.step.achieved_tflops is not None:
+            sentence += (f"; the bare train step {show.number(rec.step.achieved_tflops)} TFLOP/s, "
+                         f"{show.fraction(rec.step.fraction_of_peak)}")
+        sentences.append(sentence + ".")
+    batch = best.config.batch_size
+    if batch is not None and batch != TUTORIAL_SETTINGS["batch_size"]:
+        steps = -(-FULL_EPOCH_IMAGES // batch)
+        sentences.append(f"Batch size changes the optimisation, not only the speed: at the same learning rate batch "
+                         f"{batch} takes {steps:,} steps per epoch instead of "
+                         f"{FULL_EPOCH_IMAGES // TUTORIAL_SETTINGS['batch_size']:,}.")
+    if rec.invalid_epochs:
+        sentences.append(f"{show.plural(rec.invalid_epochs, 'epoch')} measured here "
+                         f"{'is' if rec.invalid_epochs == 1 else 'are'} invalid and left out.")
+    return " ".join(sentences)
+
+
+def plateau(found: WorkerPlateau, best: Case, thresholds: VerdictThresholds = THRESHOLDS) -> str:
+    where = f"the {best.config.loader} loader at batch {best.config.batch_size}"
+    caveat = f" (loader measured with {found.memory_note} memory only)" if found.memory_note else ""
+    if found.kind == "too_small":
+        measured = (f"only {next(iter(found.speeds))} workers measured" if found.speeds
+                    else "no loader case measured")
+        return f"The sweep was too small to tell where more workers stop helping {where} ({measured})."
+    others = ", ".join(f"{workers}: {show.rate_unit(speed)}" for workers, speed in found.speeds.items())
+    within = show.fraction(1 - thresholds.worker_plateau)
+    if found.kind == "still_gaining":
+        return (f"{where[0].upper() + where[1:]} still gains up to the largest worker count measured, "
+                f"{found.workers} ({others}){caveat}: the sweep was too small to tell where more workers stop "
+                "helping.")
+    if found.kind == "no_help":
+        return (f"More workers do not help {where}: {found.workers} already serve within {within} of the best "
+                f"measured ({others}){caveat}.")
+    return (f"More workers stop helping {where} beyond {found.workers}: it serves within {within} of the best "
+            f"measured ({others}){caveat}.")
+
+
+def comparison(found: Comparison) -> str:
+    """'At the settings both measured, a and b are within 3% ...'."""
+    model = f" ({found.model})" if found.model else ""
+    text = (f"{found.reference}'s best measured epoch{model} is {show.times(found.best_ratio)} {found.machine}'s, "
+            "but they were measured on different grids")
+    threads = found.threads
+    if threads[0] != threads[1] and None not in threads:
+        text += f" and with different torch thread counts ({threads[0]} against {threads[1]})"
+    if not found.shared:
+        return text + ": they share no epoch setting, so they cannot be compared like for like."
+    settings = show.joined([_setting_words(setting) for setting in found.shared[:4]])
+    more = f" and {len(found.shared) - 4} more" if len(found.shared) > 4 else ""
+    text += f". At the {show.plural(len(found.shared), 'setting')} both measured ({settings}{more}), "
+    difference = abs(found.shared_ratio - 1)
+    if found.within_spread:
+        text += (f"they are within {show.fraction(max(difference, 0.001))} of each other, inside the rounds' spread "
+                 f"({show.fraction(found.spread)}): no measurable difference.")
+    elif found.shared_ratio >= 1:
+        text += f"{found.reference} is {show.times(found.shared_ratio)} {found.machine}."
+    else:
+        text += f"{found.machine} is {show.times(1 / found.shared_ratio)} {found.reference}."
+    if found.only_reference:
+        text += (f" {found.reference}'s lead beyond that comes from settings {found.machine} did not measure "
+                 f"({show.joined([_setting_words(setting) for setting in found.only_reference[:3]])}"
+                 f"{' ...' if len(found.only_reference) > 3 else ''}).")
+    return text
+
+
+def _setting_words(setting: tuple) -> str:
+    _kind, batch, workers, loader, _transform = setting
+    return show.config(batch, workers, loader)
+
+
+def accuracy_note(epochs: list[Case]) -> str | None:
+    """What a low epoch accuracy means when the timed epoch was short."""
+    short = [case for case in epochs if case.eval_accuracy is not None and case.eval_accuracy < LEARNED_ACCURACY]
+    if not short:
+        return None
+    images = sorted({int(case.epoch_images) for case in short if case.epoch_images})
+    trained = f"{show.joined([f'{count:,}' for count in images], 'or')} images" if images else "a short epoch"
+    return (f"Eval accuracy near {show.fraction(CHANCE_ACCURACY)} (chance for ten classes) is what a freshly "
+            f"initialised network scores after training on {trained}: these epochs were timed, not trained to "
+            "convergence, so accuracy here only shows that the loop ran end to end, not how well it learns.")
+
+
+def compile_payoff(found: CompilePayoff) -> str:
+    """Whether and when torch.compile pays off, for the table's last column."""
+    if found.eager is None:
+        return "no eager case of this configuration to compare with"
+    if found.compile_seconds is None:
+        return "compile time not recorded"
+    if found.outcome == "not_judged":
+        if (found.compiled.recompiles or 0) > 0:
+            return (f"not judged: {show.plural(found.compiled.recompiles, 'recompile')} inside the timed rounds, "
+                    "so the rounds hold compile time")
+        return "not judged: measured while other processes used the CPU (invalid)"
+    same = " (within the rounds' spread)" if found.within_spread else ""
+    if found.outcome == "never":
+        return f"never: compiled runs at {show.times(found.speedup)} eager's speed{same}"
+    return (f"after {show.epochs(found.break_even_epochs)} epochs: {show.times(found.speedup)} eager's speed{same} "
+            f"saves {show.seconds(found.saved_seconds_per_epoch)} s an epoch against "
+            f"{show.duration(found.compile_seconds)} of compiling")
