@@ -6,6 +6,11 @@ import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# The smallest sweep that still runs every throughput group: one batch size, no workers, tiny
+# epochs, each case once (repeats have tests of their own).
+TINY = ["--benchmark", "--bench-sweep", "quick", "--bench-batch-sizes", "16", "--bench-workers", "0",
+        "--bench-epoch-images", "64", "--bench-repeats", "1", "--bench-no-report", "--bench-label", "tiny-test",
+        "-p", "no:cacheprovider"]
 
 
 def lay_out(pytester, monkeypatch, case_files: list[str], warnings_as_errors: bool = False):

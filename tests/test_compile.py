@@ -17,7 +17,7 @@ from tests.sweep_project import lay_out
 
 SWEEP = ["--benchmark", "--bench-sweep", "quick", "--bench-batch-sizes", "16", "--bench-workers", "0",
          "--bench-loaders", "device", "--bench-epoch-images", "64", "--bench-no-report", "--bench-no-preflight",
-         "--bench-no-peak", "--bench-label", "compile-test", "-p", "no:cacheprovider"]
+         "--bench-no-peak", "--bench-repeats", "1", "--bench-label", "compile-test", "-p", "no:cacheprovider"]
 
 
 def results(pytester) -> dict:
@@ -50,7 +50,7 @@ def test_compile_seconds_are_recorded_and_kept_out_of_the_timed_rounds(pytester,
         # Compiling is in the first compiled run, before the rounds: no round holds it.
         assert max(bench["stats"]["data"]) < info["compile_first_seconds"]
         assert info["recompiles"] == 0
-        assert "recompiled" not in " ".join(info["trust"]["reasons"])
+        assert "recompiles" not in [reason["code"] for reason in info["trust"]["reasons"]]
     assert by_name["bench_epoch[tutorial-cpu-device-tutorial-bs16-w0-compiled]"]["extra_info"]["drop_last"] is True
     assert by_name["bench_epoch[tutorial-cpu-device-tutorial-bs16-w0-eager]"]["extra_info"]["drop_last"] is False
 
@@ -123,13 +123,15 @@ def test_a_recompile_inside_the_timed_rounds_is_recorded_and_marks_the_case_nois
                 double(torch.ones(2 + (len(rounds) == 2)))  # round 2: another shape
 
             recompiles = Recompiles()
-            sampler = sweep.measure(benchmark, one_round, "cpu", rounds=3, warmup_rounds=0, recompiles=recompiles)
-            sweep.record(benchmark, sampler, torch.device("cpu"), images_per_round=2, recompiles=recompiles.count)
+            window = sweep.measure(benchmark, one_round, "cpu", rounds=3, warmup_rounds=0, recompiles=recompiles)
+            sweep.record(benchmark, window, torch.device("cpu"), images_per_round=2,
+                         facts={"recompiles": recompiles.count})
             torch._dynamo.reset()
             info = benchmark.extra_info
             assert info["recompiles"] == 1
             assert info["trust"]["level"] in ("noisy", "invalid")
-            assert any("recompiled 1 time inside the timed rounds" in reason for reason in info["trust"]["reasons"])
+            assert {"code": "recompiles", "level": "noisy", "figure": 1, "threshold": 0, "detail": {}} in (
+                info["trust"]["reasons"])
         """))
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)

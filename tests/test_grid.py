@@ -93,22 +93,23 @@ def test_a_named_device_that_is_absent_is_refused(one_gpu):
 def test_the_smoke_preset_covers_every_group_with_the_tutorials_settings_and_a_large_device_batch(one_gpu):
     grid = default_grid("smoke")
     epochs = grid.cases("epoch")
+    threads = grid.default_threads
     assert {"model": "tutorial", "device": "cpu", "loader": "pil", "transform": "tutorial", "batch_size": 4,
-            "num_workers": 2, "compile": "eager"} in epochs
+            "num_workers": 2, "threads": threads, "compile": "eager"} in epochs
     assert {"model": "tutorial", "device": "cuda:0", "loader": "device", "transform": "tutorial",
-            "batch_size": 16_384, "num_workers": 0, "compile": "eager"} in epochs
+            "batch_size": 16_384, "num_workers": 0, "threads": threads, "compile": "eager"} in epochs
     assert not [case for case in epochs if case["batch_size"] == 16_384 and case["loader"] != "device"]
     assert not [case for case in epochs if case["device"] == "cpu" and case["batch_size"] > 4]
     for group in ("loader", "forward", "train_step", "epoch"):
         assert grid.cases(group), group
     # One compiled case: the train step of the first GPU at the large batch (the anchor's), fp32 NCHW.
     compiled = [case for group in ("train_step", "epoch") for case in grid.cases(group) if case["compile"] != "eager"]
-    assert compiled == [{"model": "tutorial", "device": "cuda:0", "batch_size": 16_384, "amp": False,
-                         "channels_last": False, "compile": "default"}]
+    assert compiled == [{"model": "tutorial", "device": "cuda:0", "batch_size": 16_384, "threads": threads,
+                         "amp": False, "channels_last": False, "compile": "default"}]
 
 
 def compiled_ids(grid, group: str) -> list[str]:
-    return [case_id(case) for case in grid.cases(group) if case["compile"] != "eager"]
+    return [grid.case_id(case) for case in grid.cases(group) if case["compile"] != "eager"]
 
 
 def test_the_quick_preset_compiles_one_train_step_on_the_cpu_and_says_so():
@@ -122,9 +123,9 @@ def test_the_quick_preset_compiles_one_train_step_on_the_cpu_and_says_so():
 
 def test_the_compile_axis_ends_the_ids_of_train_steps_and_epochs_and_leaves_other_groups_alone():
     grid = grid_from_options("quick", devices="cpu", batch_sizes="128", loaders="device")
-    assert [case_id(case) for case in grid.cases("train_step")] == [
+    assert [grid.case_id(case) for case in grid.cases("train_step")] == [
         "tutorial-cpu-bs128-fp32-nchw-eager", "tutorial-cpu-bs128-fp32-nchw-compiled"]
-    assert [case_id(case) for case in grid.cases("epoch")] == ["tutorial-cpu-device-tutorial-bs128-w0-eager"]
+    assert [grid.case_id(case) for case in grid.cases("epoch")] == ["tutorial-cpu-device-tutorial-bs128-w0-eager"]
     for group in ("loader", "forward", "ddp"):
         assert all("compile" not in case for case in grid.cases(group)), group
 
@@ -187,3 +188,44 @@ def test_ddp_on_the_cpu_runs_the_small_model_unless_models_are_named():
     assert any("ddp on the CPU runs tutorial only" in note for note in grid.left_out())
     named = grid_from_options("standard", devices="cpu", models="tutorial,resnet18")
     assert {case["model"] for case in named.cases("ddp")} == {"tutorial", "resnet18"}
+
+
+def test_the_threads_axis_names_a_thread_count_in_ids_only_where_it_is_not_the_default():
+    grid = grid_from_options("quick", devices="cpu", batch_sizes="128", loaders="tensor", workers="0",
+                             threads="1,2", default_threads=2)
+    assert grid.default_threads == 2 and grid.threads == (1, 2)
+    ids = [grid.case_id(case) for case in grid.cases("epoch")]
+    assert ids == ["tutorial-cpu-tensor-tutorial-bs128-w0-t1-eager", "tutorial-cpu-tensor-tutorial-bs128-w0-eager"]
+    assert [grid.case_id(case) for case in grid.cases("forward")] == ["tutorial-cpu-bs128-t1", "tutorial-cpu-bs128"]
+    assert all("threads" not in case for case in grid.cases("loader"))  # the loader's workers have their own
+
+
+def test_one_thread_count_sets_the_sweeps_threads_and_no_axis():
+    grid = grid_from_options("quick", devices="cpu", threads="1", default_threads=2)
+    assert (grid.default_threads, grid.threads) == (1, ())
+    assert {case["threads"] for case in grid.cases("train_step")} == {1}
+    with pytest.raises(GridError, match="--bench-threads: thread counts must be at least 1"):
+        grid_from_options("quick", threads="0,2")
+
+
+def test_repeats_and_the_budget_are_checked():
+    assert grid_from_options("quick").repeats == 2
+    assert grid_from_options("quick", repeats=1).repeats == 1
+    with pytest.raises(GridError, match="--bench-repeats: 0 must be at least 1"):
+        grid_from_options("quick", repeats=0)
+    with pytest.raises(GridError, match="--bench-budget: -5 must be a positive number of seconds"):
+        grid_from_options("auto", budget_seconds=-5)
+
+
+def test_the_auto_preset_offers_its_search_every_pipeline_batch_and_worker_count_with_threads():
+    grid = grid_from_options("auto", devices="cpu", default_threads=2)
+    assert grid.cases("loader") == [] and grid.cases("forward") == []
+    epochs = grid.cases("epoch")
+    assert grid.reference in epochs
+    assert {key: grid.reference[key] for key in ("loader", "batch_size", "num_workers")} == {
+        "loader": "pil", "batch_size": 4, "num_workers": 2}
+    assert {case["loader"] for case in epochs} == {"pil", "tensor", "device"}
+    assert not [case for case in epochs if case["loader"] == "device" and case["num_workers"]]
+    # threads with workers: cores minus workers, and fewer (bench.search.threads_for)
+    assert {(case["num_workers"], case["threads"]) for case in epochs if case["loader"] == "tensor"} == {
+        (0, 2), (0, 1), (2, 1)}

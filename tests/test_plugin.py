@@ -14,13 +14,9 @@ import torch
 
 from bench.grid import grid_from_options
 from bench.sweep import Sweep
-from tests.sweep_project import lay_out
+from tests.sweep_project import TINY, lay_out
 
 CASE_FILES = ["bench_loader.py", "bench_step.py", "bench_epoch.py"]
-# The smallest sweep that still runs every group: one batch size, no workers, tiny epochs.
-TINY = ["--benchmark", "--bench-sweep", "quick", "--bench-batch-sizes", "16", "--bench-workers", "0",
-        "--bench-epoch-images", "64", "--bench-no-report", "--bench-label", "tiny-test",
-        "-p", "no:cacheprovider"]
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from bench.sampling.cpu import CPU_METRICS
 from bench.sampling.nvml import Nvml, decode_clock_event_reasons
 from bench.sampling.sampler import OnceLog
 from bench.sampling.stats import downsample_indices
-from bench.sweep import Sweep
+from bench.sweep import Sweep, Window
 from tests.fake_pynvml import fake_nvml
 from tests.sampler_helpers import INTERVAL_S, make_sampler, run_for_samples, sampler_threads, samples, wait_for
 
@@ -331,14 +331,14 @@ def fake_benchmark(rounds_seconds: list[float]) -> SimpleNamespace:
     """What `Sweep.record` reads of pytest-benchmark's fixture: the rounds' stats and extra_info."""
     ordered = sorted(rounds_seconds)
     stats = SimpleNamespace(median=ordered[len(ordered) // 2], data=list(rounds_seconds))
-    return SimpleNamespace(stats=SimpleNamespace(stats=stats), extra_info={}, disabled=False)
+    return SimpleNamespace(stats=SimpleNamespace(stats=stats), extra_info={}, disabled=False, group="forward")
 
 
 def test_record_writes_the_sampler_keys_the_report_reads():
     nv = fake_nvml(energy_mj={"handle0": [1_000_000, 1_040_000]})
     sampler = run_for_samples(make_sampler(nv, gpu_indices=[0]))
     benchmark = fake_benchmark([0.5, 0.4, 0.6, 0.5])
-    Sweep(grid=grid_from_options("quick")).record(benchmark, sampler, None, images_per_round=1000)
+    Sweep(grid=grid_from_options("quick")).record(benchmark, Window(sampler), None, images_per_round=1000)
     info = json.loads(json.dumps(benchmark.extra_info))  # as the results file holds it
 
     sampled = sampler.result()
@@ -357,6 +357,6 @@ def test_record_writes_the_sampler_keys_the_report_reads():
 def test_record_of_a_cpu_case_writes_no_gpu_keys():
     sampler = run_for_samples(make_sampler())
     benchmark = fake_benchmark([0.5])
-    Sweep(grid=grid_from_options("quick")).record(benchmark, sampler, None, images_per_round=10)
+    Sweep(grid=grid_from_options("quick")).record(benchmark, Window(sampler), None, images_per_round=10)
     assert {"utilization", "timeline", "sampler", "throttle_reasons"} <= set(benchmark.extra_info)
     assert not {"energy_j", "energy_j_per_round", "images_per_joule", "gpm"} & set(benchmark.extra_info)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from bench.search.candidates import Candidate
 from bench.contract.vocab import TRUST_LEVELS as LEVELS
+from bench.search.candidates import Candidate
 
 # Decision codes of a trial record.
 DECISIONS: dict[str, str] = {

@@ -68,8 +68,9 @@ class Analysis:
 def analyse(cases: Sequence[Case], run_prices: dict[str, float] | None = None,
             file_prices: dict[str, float] | None = None, currency: str | None = None,
             preflights: dict[str, dict] | None = None, thresholds: VerdictThresholds = THRESHOLDS,
-            scaling: Sequence[ScalingPoint] = ()) -> Analysis:
+            scaling: Sequence[ScalingPoint] = (), noises: dict[str, float] | None = None) -> Analysis:
     """The whole analysis of `cases`; `scaling` (from `reports.analysis.scaling`) is carried beside it.
+    `noises`: each machine's run-to-run repeat noise (the relative sd its repeats measured).
 
     Data-parallel cases (group `ddp`) count for their machine's trust only: their images/s are
     all ranks together, so no verdict, recommendation, cost or comparison reads them.
@@ -77,7 +78,9 @@ def analyse(cases: Sequence[Case], run_prices: dict[str, float] | None = None,
     cases = list(cases)
     preflights = preflights or {}
     machines = list(dict.fromkeys(case.config.machine for case in cases))
-    trust = {machine: machine_trust(machine, cases, preflights.get(machine)) for machine in machines}
+    noises = noises or {}
+    trust = {machine: machine_trust(machine, cases, preflights.get(machine), noises.get(machine))
+             for machine in machines}
     eager = [case for case in cases if case.eager]
     found_verdicts = verdicts(eager, thresholds)
     found_recs = recommendations(eager, found_verdicts, thresholds)

@@ -70,7 +70,8 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
     run_prices = {row.machine: float(row.price_per_hour) for row in our_machines.itertuples()
                   if show.known(row.price_per_hour)}
     preflights = {row.machine: row.preflight for row in our_machines.itertuples() if isinstance(row.preflight, dict)}
-    analysis = analyse(typed_cases(frame), run_prices, prices.per_hour, prices.currency, preflights,
+    noises = {row.machine: float(row.repeat_noise) for row in our_machines.itertuples() if show.known(row.repeat_noise)}
+    analysis = analyse(typed_cases(frame), run_prices, prices.per_hour, prices.currency, preflights, noises=noises,
                        scaling=scaling_points(frame))
     all_runs = runs(records)
     notices += run_notices(all_runs, frame)

@@ -82,6 +82,13 @@ def fraction(value: float | None) -> str:
     return percent(float(value) * 100) if known(value) else ""
 
 
+def signed_fraction(value: float | None) -> str:
+    """A change as a signed percentage: -0.3 -> -30%, 0.12 -> +12%."""
+    if not known(value):
+        return ""
+    return ("+" if float(value) > 0 else "") + fraction(value)
+
+
 def times(ratio: float | None) -> str:
     """A ratio: 1.7x, 12x."""
     if not known(ratio):

@@ -6,6 +6,7 @@ doing the numbers. Nothing here computes a finding: the stages before it did.
 
 from __future__ import annotations
 
+from bench.contract import Reason
 from reports.analysis.advice import TUTORIAL_SETTINGS, Recommendation, WorkerPlateau
 from reports.analysis.compile_payoff import CompilePayoff
 from reports.analysis.like_for_like import Comparison
@@ -37,23 +38,82 @@ def trust_line(trust: MachineTrust) -> str:
     if trust.epochs_all_invalid:
         parts.append("every epoch is invalid, so this machine is not ranked")
     line = f"{trust.level}: {'; '.join(parts)}"
-    reasons = list(trust.reasons)
+    reasons = [reason_clause(group.worst) + (f" (the worst of {group.cases} cases)" if group.cases > 1 else "")
+               for group in trust.reasons]
     if trust.preflight:
         reasons.insert(0, trust.preflight)
     if reasons:
-        line += ". " + " ".join(_sentence(reason[:1].upper() + reason[1:]) for reason in reasons)
+        line += ". " + " ".join(_sentence(_cased(reason)) for reason in reasons)
     return line
+
+
+def _cased(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def noise_line(trust: MachineTrust) -> str:
+    """'run to run, a case's figure moved about ±9% here (its repeats' spread, 14 cases)'."""
+    if trust.repeat_noise is None:
+        return ("run-to-run noise not measured: each case ran once (--bench-repeats 2 or more measures it); "
+                "its intervals cover its rounds only")
+    return (f"run to run, a case's figure moved about \u00b1{show.fraction(trust.repeat_noise)} here "
+            "(one standard deviation of its repeats, pooled over the cases); a difference inside the intervals "
+            "is no measurable difference")
+
+
+def reason_clause(reason: Reason) -> str:
+    """A trust reason (a record: bench.contract.Reason) as a clause: the one place its words are made."""
+    code, figure, threshold, detail = reason.code, reason.figure, reason.threshold, reason.detail
+    where = f" (repeat {detail['repeat']})" if detail.get("repeat") else ""
+    if code == "other_cpu":
+        margin = detail.get("resolution_pct")
+        told = f"{show.percent(figure)} \u00b1 {show.percent(margin)} of a core" if margin else \
+            f"{show.percent(figure)} of a core"
+        steal = detail.get("steal_pct")
+        if steal is not None and figure and steal >= figure / 2:
+            told += f" ({show.percent(steal)} of a core was steal: the hypervisor gave these cores to other guests)"
+        if reason.level == "invalid":
+            return (f"other processes used {told} while the rounds ran (at most {show.percent(10.0)} is quiet): "
+                    f"the timing is not this machine's; measure again on a quiet machine{where}")
+        return f"other processes used {told} while the rounds ran{where}"
+    if code == "throttled":
+        limit = detail.get("limit_cores")
+        fix = f"--bench-threads {max(1, int(limit))}" if limit else "--bench-threads N"
+        return (f"the CPU limit ({show.number(limit)} cores, cgroup {detail.get('cgroup')}) throttled the sweep in "
+                f"{show.fraction(figure)} of the periods of its rounds ({detail.get('throttled_periods')} of "
+                f"{detail.get('periods')}): run with {fix} or raise the limit{where}")
+    if code == "starved":
+        return (f"its {detail.get('threads')} threads got {show.fraction(figure)} of their time (under "
+                f"{show.fraction(threshold)}) with no throttling counter to read: a CPU limit or another guest "
+                f"starved it{where}")
+    if code == "few_rounds":
+        return f"{show.plural(int(figure), 'timed round')}: no spread to judge it by{where}"
+    if code == "rounds_spread":
+        return (f"the rounds spread {show.fraction(figure)} around their median (more than "
+                f"{show.fraction(threshold)}){where}")
+    if code == "projected":
+        return (f"projected to a full epoch from {show.plural(int(figure), 'batch', 'batches')} a round "
+                f"(fewer than {int(threshold)}){where}")
+    if code == "gpu_slowdown":
+        return f"the GPU slowed its clocks: {', '.join(detail.get('events') or [])}{where}"
+    if code == "recompiles":
+        return (f"torch.compile recompiled {show.plural(int(figure), 'time')} inside the timed rounds: compile time "
+                f"is in the rounds{where}")
+    if code == "machine_drift":
+        return (f"the machine's own speed (the canary) moved {show.signed_fraction(figure)} between its readings "
+                f"around the case (more than \u00b1{show.fraction(threshold)}){where}")
+    if code == "invalid_repeats":
+        repeats = detail.get("repeats") or []
+        return (f"{show.plural(len(repeats), 'repeat')} ({', '.join(map(str, repeats))}) measured while the machine "
+                "was busy or throttled, left out of the figure")
+    if code == "repeats_disagree":
+        return f"its repeats spread {show.fraction(figure)} around their median{where}"
+    return str(detail.get("text") or code)
 
 
 def strip_prefix(text: str, prefix: str) -> str:
     """`text` without `prefix` (a harness message's lead-in the report already says), ending unpunctuated."""
     return text.removeprefix(prefix).rstrip(".")
-
-
-def _clause(text: str) -> str:
-    """A reason as part of a sentence: 'The rounds spread 40%.' -> 'the rounds spread 40%'."""
-    text = text.strip().rstrip(".")
-    return text[:1].lower() + text[1:]
 
 
 def _sentence(text: str) -> str:
@@ -130,7 +190,8 @@ def evidence(verdict: Verdict, thresholds: VerdictThresholds = THRESHOLDS) -> st
     """The numbers behind a verdict, for the verdicts table."""
     epoch = verdict.epoch
     if verdict.verdict is None:
-        return "Not judged: the epoch's measurement is invalid. " + " ".join(map(_sentence, epoch.trust_reasons))
+        return "Not judged: the epoch's measurement is invalid. " + " ".join(
+            _sentence(_cased(reason_clause(reason))) for reason in epoch.trust_reasons)
     batch = verdict.config.batch_size
     parts = []
     if verdict.source == "phases":
@@ -148,7 +209,7 @@ def evidence(verdict: Verdict, thresholds: VerdictThresholds = THRESHOLDS) -> st
     if fraction is not None and thresholds.ceiling_disagreement < fraction <= thresholds.ceiling_unreliable:
         parts.append("the epoch outran its step ceiling, so the ceiling is approximate")
     if epoch.trust == "noisy":
-        parts.append("noisy: " + (show.joined([_clause(reason) for reason in epoch.trust_reasons])
+        parts.append("noisy: " + (show.joined([reason_clause(reason) for reason in epoch.trust_reasons])
                                   if epoch.trust_reasons else
                                   f"its rounds spread over {show.fraction(epoch.rounds_spread)}"))
     if verdict.loader_memory_note:

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from bench.contract import Reason, vocab
 from reports.reading.tidy import PHASE_NAMES
 
-TRUST_ORDER = {"ok": 0, "noisy": 1, "invalid": 2}
+TRUST_ORDER = {level: rank for rank, level in enumerate(vocab.TRUST_LEVELS)}  # best to worst
 
 
 @dataclass(frozen=True, order=True)
@@ -33,6 +34,7 @@ class Config:
     loader: str | None = None
     transform: str | None = None
     compile: str = "eager"  # or the torch.compile mode (train_step and epoch cases)
+    threads: int | None = None  # torch's intra-op threads (forward, train_step and epoch cases)
 
     @property
     def cuda(self) -> bool:
@@ -52,6 +54,11 @@ class Case:
     images_per_sec: float
     images_per_sec_min: float | None = None  # the slowest timed round
     images_per_sec_max: float | None = None  # the fastest timed round
+    # Where another run of the same sweep on this machine is expected to read the figure
+    # (bench.contract.derive.interval), and what it rests on: "repeats", or "rounds" (one run).
+    interval: tuple[float, float] | None = None
+    interval_basis: str | None = None
+    repeats: int | None = None
     rounds: int | None = None
     rounds_spread: float | None = None  # (max - min) / median of the rounds' seconds
     pin_memory: bool | None = None
@@ -71,7 +78,7 @@ class Case:
     compile_seconds: float | None = None  # compiled cases: first compiled step/pass minus an eager one
     recompiles: int | None = None  # compiled cases: compiles inside the timed rounds
     trust: str | None = None  # ok, noisy, invalid; None where the file predates the assessment
-    trust_reasons: tuple[str, ...] = field(default_factory=tuple)
+    trust_reasons: tuple[Reason, ...] = field(default_factory=tuple)  # records: bench.contract.Reason
     # Epochs: where the time went, (phase, share of the timed rounds) pairs; () in older files.
     phase_shares: tuple[tuple[str, float], ...] = ()
     device_idle_share: float | None = None  # CUDA: the device idle between steps, a share
@@ -146,9 +153,10 @@ def cases(frame: pd.DataFrame) -> list[Case]:
         found.append(Case(
             group=row.group,
             config=Config(row.machine, row.device, _str(row.model), _int(row.batch_size), _int(row.num_workers),
-                          _str(row.loader), _str(row.transform), _str(row.compile) or "eager"),
+                          _str(row.loader), _str(row.transform), _str(row.compile) or "eager", _int(row.threads)),
             images_per_sec=float(row.images_per_sec),
             images_per_sec_min=_float(row.images_per_sec_min), images_per_sec_max=_float(row.images_per_sec_max),
+            interval=_interval(row), interval_basis=_str(row.interval_basis), repeats=_int(row.repeats),
             rounds=_int(row.rounds), rounds_spread=_float(row.rounds_spread),
             pin_memory=_bool(row.pin_memory), amp=bool(_bool(row.amp)), channels_last=bool(_bool(row.channels_last)),
             full_epoch_seconds=_float(row.full_epoch_seconds),
@@ -163,6 +171,11 @@ def cases(frame: pd.DataFrame) -> list[Case]:
             phase_shares=_phase_shares(row), device_idle_share=_float(row.device_idle_share),
         ))
     return found
+
+
+def _interval(row) -> tuple[float, float] | None:
+    low, high = _float(row.images_per_sec_low), _float(row.images_per_sec_high)
+    return (low, high) if low is not None and high is not None else None
 
 
 def _phase_shares(row) -> tuple[tuple[str, float], ...]:

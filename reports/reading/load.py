@@ -1,7 +1,8 @@
 """Stage 1, load: pytest-benchmark JSON files (or folders of them) -> records.
 
 A record is one benchmark of one file, tagged with the file and the machine it ran on.
-cifarbench's files carry `machine_info["cifarbench"]` and a top-level `cifarbench` block;
+cifarbench's files carry `machine_info["cifarbench"]` and a top-level `cifarbench` block, and
+are read in today's form whatever harness wrote them (`bench.contract.upgrade`);
 any other pytest-benchmark file loads too, as foreign records. A file that is not
 pytest-benchmark JSON, or is truncated, is skipped with a `ResultFileWarning` naming it;
 the other files still load. `*.partial` files (a sweep's write in progress) are ignored.
@@ -14,6 +15,8 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+
+from bench.contract import upgrade
 
 RESULT_SUFFIX = ".json"
 PARTIAL_SUFFIX = ".partial"
@@ -112,6 +115,10 @@ def records_from_document(document: object, file: str) -> list[Record]:
         problem = _benchmark_problem(benchmark)
         if problem:
             raise ResultFileError(f"benchmark {index} {problem}")
+    if isinstance(machine_info.get("cifarbench"), dict):
+        # Older harnesses' files in today's form, through the contract's one compatibility path.
+        document = upgrade(document)
+        machine_info, benchmarks = document["machine_info"], document["benchmarks"]
     run = document.get("cifarbench")
     run = run if isinstance(run, dict) else {}
     machine = _machine_label(machine_info, file)

@@ -32,8 +32,8 @@ def machines_frame(records: Iterable[Record]) -> pd.DataFrame:
     rows = [_machine_row(record, len(files[machine])) for machine, record in newest.items()]
     columns = ["machine", "hostname", "cpu", "cores_usable", "cores_logical", "torch_threads", "ram_gib",
                "gpus", "driver", "python", "torch", "torchvision", "cuda", "cudnn", "peak_tflops",
-               "allreduce_busbw_gb_per_s", "price_per_hour", "profile", "preset", "preflight", "data_source",
-               "complete", "started", "files", "cifarbench"]
+               "allreduce_busbw_gb_per_s", "price_per_hour", "profile", "preset", "preflight", "repeat_noise",
+               "data_source", "complete", "started", "files", "cifarbench"]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -64,6 +64,8 @@ def _machine_row(record: Record, file_count: int) -> dict:
         "profile": record.run.get("profile"),
         "preset": record.run.get("preset") or record.run.get("profile"),
         "preflight": facts.get("preflight") if isinstance(facts.get("preflight"), dict) else None,
+        # The run-to-run noise the run's repeats measured (bench/repeats.py), None with one repeat.
+        "repeat_noise": (record.run.get("noise") or {}).get("repeat_log_sd"),
         "data_source": record.run.get("data"),
         "complete": record.run.get("complete"),
         "started": record.run.get("started") or record.datetime,

@@ -24,7 +24,14 @@ their efficiency. Their `images_per_sec` is all ranks together, so no single-dev
 
 `compile` is `eager` or the torch.compile mode of a train_step or epoch case; files older than
 the axis read as `eager` (None for the groups without it). Compiled and eager rows are
-different configurations: `eager` gives the rows the analysis and the charts compare.
+different configurations: `eager` gives the rows the analysis and the charts compare. `threads`
+is torch's intra-op threads of the case (files older than the axis: the threads it recorded).
+
+Keys are read with the contract's names (`bench.contract`), figures that are not in the file
+derived with its functions (`bench.contract.derive`); the records were brought to today's form
+by the one compatibility path when they were loaded (`bench.contract.upgrade`). Each case has
+its interval (`images_per_sec_low`, `images_per_sec_high`: where another run of the same sweep
+would read it, `interval_basis`: repeats, or rounds within one run) and its repeats.
 
 Beside this frame, from the same records: the machines frame (`reports.reading.machines`), the
 cases not measured (`reports.reading.not_measured`) and the sampler's timelines
@@ -39,19 +46,20 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.contract import Case, Ddp, Epoch, Loader, Machine, Reason, TrainStep, derive, vocab
+from bench.contract import Trust as TrustKeys
 from reports.reading.load import Record
 
-FULL_EPOCH_IMAGES = 50_000
-GROUPS = ("loader", "forward", "train_step", "epoch")
-DDP_GROUP = "ddp"  # data-parallel epochs over several ranks: reports.analysis.scaling reads them
-COMPUTE_GROUPS = ("forward", "train_step", "epoch")  # groups with a device that computes
-COMPILE_GROUPS = ("train_step", "epoch")  # groups with the `compile` axis
-EAGER = "eager"
+FULL_EPOCH_IMAGES = vocab.FULL_EPOCH_IMAGES
+GROUPS = vocab.THROUGHPUT_GROUPS
+DDP_GROUP = vocab.DDP  # data-parallel epochs over several ranks: reports.analysis.scaling reads them
+COMPUTE_GROUPS = vocab.COMPUTE_GROUPS  # groups with a device that computes
+COMPILE_GROUPS = vocab.COMPILE_GROUPS  # groups with the `compile` axis
+EAGER = vocab.EAGER
 
 # The sweep's parametrize axes, in the order the report shows them.
-AXES = ("model", "device", "batch_size", "num_workers", "loader", "transform", "pin_memory", "amp",
-        "channels_last", "compile")
-BOOLEAN_AXES = ("pin_memory", "amp", "channels_last")
+AXES = vocab.AXES
+BOOLEAN_AXES = vocab.BOOLEAN_AXES
 
 UTILIZATION_METRICS = (
     "cpu_pct", "cpu_core_pct_max", "cpu_core_pct_mean", "proc_cpu_pct", "proc_rss_mib",
@@ -60,15 +68,14 @@ UTILIZATION_METRICS = (
     "gpu_temp_c", "gpu_pcie_tx_mib_per_sec", "gpu_pcie_rx_mib_per_sec",
     "gpu_sm_active_pct", "gpu_sm_occupancy_pct", "gpu_tensor_active_pct", "gpu_dram_bw_util_pct",
 )
-# GPM's metrics (percent), over the timed rounds: bench/sampling/gpm.py.
-GPM_METRICS = ("sm_active_pct", "sm_occupancy_pct", "tensor_active_pct", "dram_bw_util_pct")
+GPM_METRICS = vocab.GPM_METRICS  # percent over the timed rounds: bench/sampling/gpm.py
 # A ddp case's own facts (bench/distributed/gather.py `summarize`).
-DDP_COLUMNS = ("scaling", "world_size", "nnodes", "backend", "rank_images_per_sec", "scaling_efficiency",
-               "baseline_images_per_sec", "straggler_ratio", "allreduce_share")
+DDP_COLUMNS = (Ddp.scaling, Ddp.world_size, Ddp.nnodes, Ddp.backend, Ddp.rank_images_per_sec, Ddp.scaling_efficiency,
+               Ddp.baseline_images_per_sec, Ddp.straggler_ratio, Ddp.allreduce_share)
 UTILIZATION_STATS = ("mean", "p95", "max")
 # Where an epoch's time went (bench/phases.py), as shares of the timed rounds.
-PHASE_NAMES = ("input_wait", "copy", "forward", "backward", "optimizer", "other")
-TRUST_LEVELS = ("ok", "noisy", "invalid")  # best to worst; None: not assessed (older files)
+PHASE_NAMES = vocab.PHASE_SHARES
+TRUST_LEVELS = vocab.TRUST_LEVELS  # best to worst; None: not assessed (older files)
 
 # The contract: every tidy frame has these columns (plus any other utilization metric found).
 TIDY_COLUMNS = (
@@ -77,13 +84,14 @@ TIDY_COLUMNS = (
     *(axis for axis in AXES if axis != "device"),
     "median_s", "mean_s", "stddev_s", "min_s", "max_s", "rounds", "rounds_spread",
     "images_per_round", "images_per_sec", "images_per_sec_min", "images_per_sec_max",
+    "images_per_sec_low", "images_per_sec_high", "interval_basis", "repeats",
     "trust_level", "trust_reasons", "other_cpu_pct",
     "flops_per_image", "achieved_tflops", "peak_tflops", "fraction_of_peak",
     "epoch_images", "epoch_seconds", "full_epoch_seconds", "full_epoch_projected",
     "eval_accuracy", "train_loss", "first_batch_seconds", "peak_mem_mib", "compile_seconds", "recompiles",
     "energy_j", "energy_j_per_round", "images_per_joule", "joules_per_epoch",
     "price_per_hour", "cpu_threads", "cpu_brand", "gpu_name",
-    "data_source", "profile", "preset", "throttle_reasons", "timeline_points", "cifarbench",
+    "data_source", "profile", "preset", "throttle_reasons", "timeline_points", "search_rung", "cifarbench",
     *(f"{metric}_{stat}" for metric in UTILIZATION_METRICS for stat in UTILIZATION_STATS),
     "speedup_vs_cpu", *GPM_METRICS, "gpm_reason", *DDP_COLUMNS,
     *(f"phase_{name}_share" for name in PHASE_NAMES), "device_idle_share", "trace_file", "trace_top_ops",
@@ -91,10 +99,10 @@ TIDY_COLUMNS = (
 
 # extra_info entries copied as they are (numbers).
 _EXTRA_NUMBERS = (
-    "images_per_round", "images_per_sec", "flops_per_image", "achieved_tflops", "epoch_images",
-    "epoch_seconds", "full_epoch_seconds", "eval_accuracy", "train_loss", "first_batch_seconds",
-    "peak_mem_mib", "energy_j", "energy_j_per_round", "images_per_joule", "cpu_threads", "compile_seconds",
-    "recompiles",
+    Case.images_per_round, Case.images_per_sec, Case.flops_per_image, Case.achieved_tflops, Epoch.epoch_images,
+    Epoch.epoch_seconds, Epoch.full_epoch_seconds, Epoch.eval_accuracy, TrainStep.train_loss,
+    Loader.first_batch_seconds, Case.peak_mem_mib, Case.energy_j, Case.energy_j_per_round, Case.images_per_joule,
+    Case.cpu_threads, Epoch.compile_seconds, Epoch.recompiles,
 )
 
 
@@ -135,92 +143,102 @@ def _row(record: Record) -> dict:
         "max_s": stats.get("max"),
         "rounds": stats.get("rounds"),
     }
-    median, fastest, slowest = stats.get("median"), stats.get("min"), stats.get("max")
-    if isinstance(fastest, int | float) and isinstance(slowest, int | float) and median:
-        row["rounds_spread"] = (slowest - fastest) / median
+    row["rounds_spread"] = derive.rounds_spread(stats.get("data") or [])
+    if row["rounds_spread"] is None and isinstance(stats.get("min"), int | float) and stats.get("median"):
+        row["rounds_spread"] = (stats["max"] - stats["min"]) / stats["median"]  # a file without its rounds
     if not ours:
         return row
     for axis in AXES:
         row[axis] = params.get(axis)
     if group in COMPILE_GROUPS and row["compile"] is None:
         row["compile"] = EAGER  # recorded before the axis existed
-    if group == "loader":
+    if group == vocab.LOADER:
         # A loader case has no compute device; its batches land on data_device.
-        row["device"] = info.get("data_device") or "cpu"
+        row["device"] = info.get(Loader.data_device) or "cpu"
     device = _canonical_device(row["device"])
     row["device"] = device
     row["device_kind"] = None if device is None else "cuda" if device.startswith("cuda") else "cpu"
-    if group == "epoch" and row["pin_memory"] is None:
-        row["pin_memory"] = info.get("pin_memory")
+    if group == vocab.EPOCH and row["pin_memory"] is None:
+        row["pin_memory"] = info.get(Epoch.pin_memory)
     for key in _EXTRA_NUMBERS:
         row[key] = info.get(key)
-    if row["images_per_sec"] is None and row["images_per_round"] and row["median_s"]:
-        row["images_per_sec"] = row["images_per_round"] / row["median_s"]
+    rounds = stats.get("data") or []
+    if row["images_per_sec"] is None and row["images_per_round"] and rounds:
+        row["images_per_sec"] = derive.images_per_sec(row["images_per_round"], rounds)
     if row["images_per_round"] and row["min_s"] and row["max_s"]:
         row["images_per_sec_max"] = row["images_per_round"] / row["min_s"]  # the fastest round
         row["images_per_sec_min"] = row["images_per_round"] / row["max_s"]
-    trust = info.get("trust")
+    interval = info.get(Case.images_per_sec_interval)
+    if isinstance(interval, list) and len(interval) == 2:
+        row["images_per_sec_low"], row["images_per_sec_high"] = interval
+        row["interval_basis"] = info.get(Case.images_per_sec_interval_basis)
+    row["repeats"] = len(info.get(Case.repeats) or []) or None
+    row["search_rung"] = (info.get(Case.search) or {}).get("rung")
+    trust = info.get(Case.trust)
+    row["trust_reasons"] = ()
     if isinstance(trust, dict):
-        level = trust.get("level")
+        level = trust.get(TrustKeys.level)
         row["trust_level"] = level if level in TRUST_LEVELS else None
-        row["trust_reasons"] = tuple(str(reason) for reason in trust.get("reasons") or ())
-        row["other_cpu_pct"] = trust.get("other_cpu_pct")
-        if isinstance(trust.get("rounds_spread"), int | float):
-            row["rounds_spread"] = trust["rounds_spread"]
-    else:
-        row["trust_reasons"] = ()
-    if row["achieved_tflops"] is None and row["flops_per_image"] and row["images_per_sec"]:
-        row["achieved_tflops"] = row["flops_per_image"] * row["images_per_sec"] / 1e12
-    row["full_epoch_projected"] = info.get("full_epoch_projected")
-    row["cpu_threads"] = row["cpu_threads"] or facts.get("torch_threads")
-    row["cpu_brand"] = facts.get("cpu_brand") or (record.machine_info.get("cpu") or {}).get("brand_raw")
+        row["trust_reasons"] = tuple(Reason.from_dict(reason) for reason in trust.get(TrustKeys.reasons) or ())
+        row["other_cpu_pct"] = trust.get(TrustKeys.other_cpu_pct)
+        if isinstance(trust.get(TrustKeys.rounds_spread), int | float):
+            row["rounds_spread"] = trust[TrustKeys.rounds_spread]  # within a repeat, as the verdict judged it
+    if row["achieved_tflops"] is None:
+        row["achieved_tflops"] = derive.achieved_tflops(row["flops_per_image"], row["images_per_sec"])
+    row["full_epoch_projected"] = info.get(Epoch.full_epoch_projected)
+    # The case's threads: its axis, else what it recorded, else the sweep's.
+    row["cpu_threads"] = row["cpu_threads"] or facts.get(Machine.torch_threads)
+    if group in (vocab.FORWARD, vocab.TRAIN_STEP, vocab.EPOCH) and row["threads"] is None:
+        row["threads"] = row["cpu_threads"]
+    row["cpu_brand"] = facts.get(Machine.cpu_brand) or (record.machine_info.get("cpu") or {}).get("brand_raw")
     row["gpu_name"] = _gpu_name(facts, device)
-    row["device_name"] = info.get("device_name") or (row["gpu_name"] if row["device_kind"] == "cuda" else "cpu")
-    row["price_per_hour"] = facts.get("price_per_hour")
-    row["data_source"] = info.get("data_source") or record.run.get("data")
+    row["device_name"] = info.get(Case.device_name) or (row["gpu_name"] if row["device_kind"] == "cuda" else "cpu")
+    row["price_per_hour"] = facts.get(Machine.price_per_hour)
+    row["data_source"] = info.get(Epoch.data_source) or record.run.get("data")
     row["profile"] = record.run.get("profile")
     row["preset"] = record.run.get("preset") or record.run.get("profile")
-    throttle = info.get("throttle_reasons")
+    throttle = info.get(Case.throttle_reasons)
     row["throttle_reasons"] = ", ".join(map(str, throttle)) if throttle else None
-    timeline = info.get("timeline")
+    timeline = info.get(Case.timeline)
     row["timeline_points"] = len(timeline.get("t_s") or []) if isinstance(timeline, dict) else 0
     if group in COMPUTE_GROUPS:
         dtype = "bfloat16" if row["amp"] else "float32"
-        row["peak_tflops"] = ((facts.get("peak_tflops") or {}).get(device) or {}).get(dtype)
-        if row["achieved_tflops"] is not None and row["peak_tflops"]:
-            row["fraction_of_peak"] = row["achieved_tflops"] / row["peak_tflops"]
-    if row["energy_j_per_round"] is not None and row["images_per_round"]:
-        row["joules_per_epoch"] = row["energy_j_per_round"] / row["images_per_round"] * FULL_EPOCH_IMAGES
+        row["peak_tflops"] = ((facts.get(Machine.peak_tflops) or {}).get(device) or {}).get(dtype)
+        row["fraction_of_peak"] = derive.fraction_of_peak(row["achieved_tflops"], row["peak_tflops"])
+    if row["energy_j"] is not None and row["images_per_round"] and rounds:
+        row["joules_per_epoch"] = derive.joules_per_epoch(row["energy_j"], row["images_per_round"] * len(rounds))
+    elif row["energy_j_per_round"] is not None and row["images_per_round"]:
+        row["joules_per_epoch"] = derive.joules_per_epoch(row["energy_j_per_round"], row["images_per_round"])
     elif row["images_per_joule"]:
         row["joules_per_epoch"] = FULL_EPOCH_IMAGES / row["images_per_joule"]
-    phases = info.get("phases")
+    phases = info.get(Epoch.phases)
     if isinstance(phases, dict) and isinstance(phases.get("share"), dict):
         for name in PHASE_NAMES:
             row[f"phase_{name}_share"] = phases["share"].get(name)
         row["device_idle_share"] = phases.get("device_idle_share")
-    trace = info.get("trace")
+    trace = info.get(Epoch.trace)
     if isinstance(trace, dict) and trace.get("path"):
         # recorded relative to the results file's folder
         row["trace_file"] = str(Path(record.file).parent / trace["path"])
         row["trace_top_ops"] = tuple((str(op.get("name")), op.get("self_seconds"), op.get("calls"))
                                      for op in trace.get("top_ops") or () if isinstance(op, dict))
-    for metric, summary in (info.get("utilization") or {}).items():
+    for metric, summary in (info.get(Case.utilization) or {}).items():
         if isinstance(summary, dict):
             for stat in UTILIZATION_STATS:
                 row[f"{metric}_{stat}"] = summary.get(stat)
-    reading = _gpm_reading(info.get("gpm"), device)
+    reading = _gpm_reading(info.get(Case.gpm), device)
     for metric in GPM_METRICS:
         value = reading.get(metric)
         row[metric] = value if isinstance(value, int | float) else row.get(f"gpu_{metric}_mean")
     if reading and not reading.get("supported"):
         row["gpm_reason"] = reading.get("reason") or "GPM not recorded"
     if group == DDP_GROUP:
-        for key in ("nnodes", "backend", "scaling_efficiency", "baseline_images_per_sec", "straggler_ratio",
-                    "allreduce_share"):
+        for key in (Ddp.nnodes, Ddp.backend, Ddp.scaling_efficiency, Ddp.baseline_images_per_sec,
+                    Ddp.straggler_ratio, Ddp.allreduce_share):
             row[key] = info.get(key)
-        row["scaling"] = params.get("scaling", info.get("scaling"))
-        row["world_size"] = params.get("world_size", info.get("world_size"))
-        rates = info.get("rank_images_per_sec")
+        row["scaling"] = params.get("scaling", info.get(Ddp.scaling))
+        row["world_size"] = params.get("world_size", info.get(Ddp.world_size))
+        rates = info.get(Ddp.rank_images_per_sec)
         row["rank_images_per_sec"] = tuple(float(rate) for rate in rates) if isinstance(rates, list) else ()
     return row
 
@@ -257,9 +275,9 @@ def _gpu_name(facts: dict, device: str | None) -> str | None:
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     """Numbers as float64 (NaN where absent); booleans as True/False/None; flags as bool."""
     text = {"machine", "file", "run_started", "group", "name", "fullname", "param", "params", "device",
-            "device_kind", "device_name", "model", "loader", "transform", "compile", "cpu_brand", "gpu_name",
-            "data_source", "profile", "preset", "throttle_reasons", "trust_level", "gpm_reason", "scaling",
-            "backend", "trace_file"}
+            "interval_basis", "device_kind", "device_name", "model", "loader", "transform", "compile",
+            "cpu_brand", "gpu_name", "data_source", "profile", "preset", "throttle_reasons", "trust_level",
+            "gpm_reason", "scaling", "backend", "trace_file"}
     objects = {"trust_reasons", "rank_images_per_sec", "trace_top_ops"}
     flags = {*BOOLEAN_AXES, "full_epoch_projected"}
     for column in frame.columns:

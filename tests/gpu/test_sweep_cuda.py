@@ -7,7 +7,7 @@ import pytest
 
 from tests.gpu import requires_cuda
 from tests.sweep_project import lay_out
-from tests.test_plugin import TINY
+from tests.sweep_project import TINY
 
 pytestmark = requires_cuda
 
