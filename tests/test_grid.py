@@ -219,7 +219,8 @@ def test_repeats_and_the_budget_are_checked():
 
 def test_the_auto_preset_offers_its_search_every_pipeline_batch_and_worker_count_with_threads():
     grid = grid_from_options("auto", devices="cpu", default_threads=2)
-    assert grid.cases("loader") == [] and grid.cases("forward") == []
+    assert grid.cases("loader") == []
+    assert grid.cases("forward") == []
     epochs = grid.cases("epoch")
     assert grid.reference in epochs
     assert {key: grid.reference[key] for key in ("loader", "batch_size", "num_workers")} == {

@@ -17,8 +17,8 @@ from types import SimpleNamespace
 import psutil
 import pytest
 
-from bench.grid import grid_from_options
 from bench.contract.derive import images_per_joule
+from bench.grid import grid_from_options
 from bench.sampling import Sampler
 from bench.sampling.cpu import CPU_METRICS
 from bench.sampling.nvml import Nvml, decode_clock_event_reasons

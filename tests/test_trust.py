@@ -11,10 +11,10 @@ import time
 
 import pytest
 
-from bench.preflight import run_preflight
-from bench.sampling import Sampler
 from bench.contract import Reason
 from bench.contract.derive import rounds_spread
+from bench.preflight import run_preflight
+from bench.sampling import Sampler
 from bench.trust import THRESHOLDS, CpuThrottle, assess, with_reasons, worst
 
 STEADY_ROUNDS = [1.00, 1.01, 1.02]

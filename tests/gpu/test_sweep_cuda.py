@@ -6,8 +6,7 @@ import textwrap
 import pytest
 
 from tests.gpu import requires_cuda
-from tests.sweep_project import lay_out
-from tests.sweep_project import TINY
+from tests.sweep_project import TINY, lay_out
 
 pytestmark = requires_cuda
 
