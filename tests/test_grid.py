@@ -193,7 +193,8 @@ def test_ddp_on_the_cpu_runs_the_small_model_unless_models_are_named():
 def test_the_threads_axis_names_a_thread_count_in_ids_only_where_it_is_not_the_default():
     grid = grid_from_options("quick", devices="cpu", batch_sizes="128", loaders="tensor", workers="0",
                              threads="1,2", default_threads=2)
-    assert grid.default_threads == 2 and grid.threads == (1, 2)
+    assert grid.default_threads == 2
+    assert grid.threads == (1, 2)
     ids = [grid.case_id(case) for case in grid.cases("epoch")]
     assert ids == ["tutorial-cpu-tensor-tutorial-bs128-w0-t1-eager", "tutorial-cpu-tensor-tutorial-bs128-w0-eager"]
     assert [grid.case_id(case) for case in grid.cases("forward")] == ["tutorial-cpu-bs128-t1", "tutorial-cpu-bs128"]
