@@ -24,8 +24,8 @@ DATA = Path(__file__).parent / "data"
 # Loader cases only: their rounds do a fixed amount of work (as epoch rounds do), so their
 # medians compare across runs. Two batch sizes give two cases: one to regress, one to pass.
 TINY_LOADER_SWEEP = ["--benchmark", "--bench-sweep", "quick", "--bench-loaders", "tensor",
-                     "--bench-batch-sizes", "16,32", "--bench-workers", "0", "--bench-repeats", "1", "--bench-no-report",
-                     "--bench-no-peak", "--bench-label", "compare-test", "-p", "no:cacheprovider",
+                     "--bench-batch-sizes", "16,32", "--bench-workers", "0", "--bench-repeats", "1",
+                     "--bench-no-report", "--bench-no-peak", "--bench-label", "compare-test", "-p", "no:cacheprovider",
                      "bench_loader.py"]
 REGRESSED, IMPROVED = "bs16", "bs32"
 # pytest-benchmark compares the baseline's machine_info with this run's verbatim, in

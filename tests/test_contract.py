@@ -107,15 +107,18 @@ def test_the_compatibility_path_turns_old_sentences_into_legacy_records():
          "extra_info": {"images_per_round": 100.0, "images_per_sec": 66.7,
                         "trust": {"level": "noisy", "reasons": ["the rounds spread 14% around their median"]}}}]}
     new = upgrade(old)
-    assert new["cifarbench"]["preset"] == "quick" and "profile" not in new["cifarbench"]
+    assert new["cifarbench"]["preset"] == "quick"
+    assert "profile" not in new["cifarbench"]
     reason = new["benchmarks"][0]["extra_info"]["trust"]["reasons"][0]
-    assert reason["code"] == "legacy" and reason["detail"]["text"].startswith("the rounds spread")
+    assert reason["code"] == "legacy"
+    assert reason["detail"]["text"].startswith("the rounds spread")
     assert new["benchmarks"][0]["extra_info"][Case.images_per_sec_interval] == [50.0, 100.0]
     assert old["cifarbench"] == {"profile": "quick"}  # the document read is left as it was
 
 
 def test_keys_are_the_strings_themselves_with_their_unit():
-    assert Case.images_per_sec == "images_per_sec" and isinstance(Case.images_per_sec, Key)
+    assert Case.images_per_sec == "images_per_sec"
+    assert isinstance(Case.images_per_sec, Key)
     assert Case.images_per_sec.unit == "images/s"
     assert Epoch.eval_accuracy.section == "Epoch"
     assert Case.trust.fields is Trust

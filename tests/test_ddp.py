@@ -26,7 +26,8 @@ DDP_DATA = ROOT / "tests" / "data" / "ddp"  # recorded by the harness on a 2-cor
 
 MARK = "CIFARBENCH_TEST_MARK"
 TINY_DDP = ["--benchmark", "--bench-sweep", "quick", "--bench-batch-sizes", "16", "--bench-epoch-images", "64",
-            "--bench-threads", "1", "--bench-repeats", "1", "--bench-no-report", "--bench-no-peak", "--bench-label", "tiny-ddp",
+            "--bench-threads", "1", "--bench-repeats", "1", "--bench-no-report", "--bench-no-peak",
+            "--bench-label", "tiny-ddp",
             "-p", "no:cacheprovider"]
 TINY_SPEC = distributed.RunSpec(model="tutorial", device="cpu", loader="tensor", batch_size=16, images=64,
                                 rounds=2, threads_per_rank=1, comm_steps=2, busbw_iterations=2)
