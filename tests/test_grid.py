@@ -158,7 +158,7 @@ def test_named_compile_modes_run_in_every_train_step_and_epoch_case():
 
 
 @pytest.mark.parametrize(("options", "message"), [
-    ({"preset": "huge"}, "--bench-sweep: 'huge' is not one of: smoke, quick, standard, full"),
+    ({"preset": "huge"}, "--bench-sweep: 'huge' is not one of: auto, smoke, quick, standard, full"),
     ({"models": "vgg"}, "--bench-models: 'vgg' is not one of: tutorial, resnet18"),
     ({"loaders": "pil,dali"}, "--bench-loaders: 'dali' is not one of: pil, tensor, device"),
     ({"batch_sizes": "4,big"}, "--bench-batch-sizes: 'big' is not a valid int"),

@@ -227,7 +227,7 @@ def test_a_plain_run_collects_no_benchmark_case(project):
 
 
 @pytest.mark.parametrize(("option", "message"), [
-    (["--bench-sweep", "huge"], "*--bench-sweep: 'huge' is not one of: smoke, quick, standard, full*"),
+    (["--bench-sweep", "huge"], "*--bench-sweep: 'huge' is not one of: auto, smoke, quick, standard, full*"),
     (["--bench-models", "vgg"], "*--bench-models: 'vgg' is not one of: tutorial, resnet18*"),
     (["--bench-sample-interval", "0"], "*--bench-sample-interval: 0.0 must be a positive number*"),
     (["--bench-threads", "0"], "*--bench-threads: 0 must be at least 1*"),
