@@ -21,26 +21,31 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
-import torch
 
-from bench import autosweep, cgroup
-from bench.canary import Canary
-from bench.compat import alias_private_nodeid
-from bench.contract.vocab import EAGER, THROUGHPUT_GROUPS
-from bench.data import DataError, resolve_data_dir
-from bench.grid import GROUP_AXES, GridError, grid_from_options, usable_cores
-from bench.options import add_options, chosen_preset
-from bench.preflight import run_preflight
-from bench.results import ResultsError, claim_results_path
-from bench.rootdir import restart_rooted
-from bench.session import SweepSession
-from bench.summary import summary_lines
-from bench.sweep import Sweep
+from bench.interrupt import before_first_case
+
+with before_first_case("importing torch", in_session=False):
+    import torch
+
+    from bench import autosweep, cgroup
+    from bench.canary import Canary
+    from bench.compat import alias_private_nodeid
+    from bench.contract.vocab import EAGER, THROUGHPUT_GROUPS
+    from bench.data import DataError, resolve_data_dir
+    from bench.grid import GROUP_AXES, GridError, grid_from_options, usable_cores
+    from bench.options import add_options, chosen_preset
+    from bench.preflight import run_preflight
+    from bench.results import ResultsError, claim_results_path
+    from bench.rootdir import restart_rooted
+    from bench.session import SweepSession
+    from bench.summary import summary_lines
+    from bench.sweep import Sweep
 
 CASE_FILE_PREFIX = "bench_"
 # The plugin's state, kept where pytest keeps a plugin's state: the config's stash.
 SESSION = pytest.StashKey[SweepSession]()  # the run's SweepSession, with --benchmark
 NOTES = pytest.StashKey[list]()  # header lines about the options (a deprecated name used, ...)
+CLAIMED = pytest.StashKey[Path]()  # the results file claimed, before the session exists
 
 alias_private_nodeid()  # before pytest-benchmark's fixture reads it (bench.compat)
 
@@ -59,6 +64,20 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "bench_case: a cifarbench benchmark case (bench/bench_*.py)")
     if not config.getoption("benchmark"):
         return
+    with before_first_case("checking the options, the data and how busy the machine is",
+                          cleanup=lambda: _unclaim(config)):
+        _configure(config)
+
+
+def _unclaim(config) -> None:
+    """A results file claimed but never measured into goes again (Ctrl-C before the first case)."""
+    state = _session(config)
+    path = state.path if state is not None else config.stash.get(CLAIMED, None)
+    if path is not None and path.exists() and path.stat().st_size == 0:
+        path.unlink()
+
+
+def _configure(config) -> None:
     preset, deprecation = chosen_preset(config)
     # A container's CPU limit (a cgroup quota) leaves affinity showing every core: torch would
     # run a thread per core and be throttled in nearly every period. Threads fit the limit.
@@ -114,6 +133,7 @@ def pytest_configure(config):
             path = claim_results_path(Path(config.getoption("bench_results")), label, started)
         except ResultsError as error:
             raise pytest.UsageError(str(error)) from None
+        config.stash[CLAIMED] = path
     # Set once for the whole sweep, and recorded: torch's default (all logical cores) can be
     # slower than fewer threads for small batches.
     torch.set_num_threads(threads)
@@ -306,8 +326,14 @@ def pytest_sessionstart(session):
     state = _session(session.config)
     if state is not None and not state.smoke:
         # Measured before the first case, not between cases; the data set builds lazily.
-        state.machine_info()
+        with before_first_case("measuring the machine's facts", cleanup=lambda: _forget(state)):
+            state.machine_info()
         state.save()  # the claimed file holds a valid document from the start
+
+
+def _forget(state: SweepSession) -> None:
+    if state.path is not None:
+        state.path.unlink(missing_ok=True)
 
 
 def pytest_benchmark_update_machine_info(config, machine_info):

@@ -157,3 +157,56 @@ def test_the_compile_axis_is_in_the_ids_and_named_modes_run_everywhere(tmp_path)
     assert "bench_epoch[tutorial-cpu-pil-tutorial-bs4-w0-compiled]" in named.stdout
     assert "-eager]" not in named.stdout
     assert "left out by the preset: torch.compile" not in named.stdout
+
+
+# A Ctrl-C at a chosen step of start-up, made exact: this sitecustomize (imported by Python at
+# start) raises KeyboardInterrupt where a user's Ctrl-C would land, in the same process.
+INTERRUPT_AT = {
+    "torch": """
+import sys
+class _CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch":
+            raise KeyboardInterrupt
+sys.meta_path.insert(0, _CtrlC())
+""",
+    "preflight": """
+import time
+def _sleep(seconds):
+    raise KeyboardInterrupt
+time.sleep = _sleep  # the preflight's one-second window
+""",
+}
+
+
+@pytest.mark.parametrize("step", ["torch", "preflight"])
+def test_ctrl_c_before_the_first_case_says_so_and_exits_2(tmp_path, step):
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(INTERRUPT_AT[step])
+    results = tmp_path / "results"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CIFARBENCH_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(hook), str(ROOT)])
+    completed = subprocess.run([sys.executable, "-m", "pytest", "--benchmark", *SMALL[:-3], "--bench-results",
+                                str(results), "-p", "no:cacheprovider"], cwd=ROOT, capture_output=True, text=True,
+                               timeout=300, check=False, env=env)
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 2, output[-3000:]
+    assert "cifarbench: interrupted before the first case" in output
+    assert "Traceback" not in output
+    assert not result_files(results)  # a file claimed before the interrupt is not left behind empty
+
+
+def test_a_real_ctrl_c_while_starting_exits_2_with_one_line(tmp_path):
+    """SIGINT to the process group, as a terminal sends it, a second into start-up (torch still importing)."""
+    import signal
+    import time
+
+    process = subprocess.Popen([sys.executable, "-m", "pytest", "--benchmark", *SMALL, "--bench-results",
+                                str(tmp_path / "results")], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(1.0)
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 2, stdout[-2000:] + stderr[-2000:]
+    assert "interrupted before the first case" in stdout + stderr
