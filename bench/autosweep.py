@@ -23,6 +23,19 @@ from bench.search import Candidate, Measurement, Progress, Search, steps
 
 # Seconds kept for what follows the search: the last save and the report's build.
 REPORT_RESERVE_SECONDS = 10.0
+# Seconds of timed rounds per rung (eta 3) for a 10-minute budget; smaller budgets scale them
+# down (to a third at most), so that a short search still measures every candidate briefly
+# rather than the reference alone: on two CPU cores a trial's setup (workers, warm-up,
+# calibration) costs 1-5 s besides its rounds, and 33 candidates share a 5-minute budget.
+RUNG_SECONDS = (1.0, 3.0, 9.0)
+FULL_BUDGET_SECONDS = 600.0
+MIN_RUNG_SCALE = 1 / 3
+
+
+def rung_seconds(budget_seconds: float) -> tuple[float, ...]:
+    """The rungs' seconds of timed rounds for a budget (`RUNG_SECONDS` at `FULL_BUDGET_SECONDS` and above)."""
+    scale = min(1.0, max(MIN_RUNG_SCALE, budget_seconds / FULL_BUDGET_SECONDS))
+    return tuple(seconds * scale for seconds in RUNG_SECONDS)
 # The process's start, near enough: when this module was first imported (with the plugin).
 PROCESS_STARTED = time.monotonic()
 
@@ -39,7 +52,7 @@ def run(session, state, write_line) -> None:
     reference = candidate_of(grid.reference)
     spent_starting = time.monotonic() - PROCESS_STARTED
     budget = max(grid.budget_seconds - spent_starting - REPORT_RESERVE_SECONDS, 1.0)
-    search = Search(list(items), reference, budget_seconds=budget)
+    search = Search(list(items), reference, budget_seconds=budget, efforts_seconds=rung_seconds(budget))
     state.search = search
 
     def measure(trial) -> Measurement:

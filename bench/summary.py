@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from bench.contract import Case
+from bench.paste import TUTORIAL_URL, settings_code
 from bench.rootdir import ROOT
 from bench.session import SweepSession
 
@@ -22,6 +23,8 @@ def summary_lines(state: SweepSession, build: bool = True) -> list[str]:
     entries, _ = state.merged()
     lines = [f"{group:>10}: {best['images_per_sec']:>12,.0f} images/s  {best['name']}"
              for group, best in best_per_group(entries).items()]
+    if state.search is not None:
+        lines += search_answer(state.search.result())
     levels = state.trust_levels(entries)
     if levels:
         lines.append("trust: " + ", ".join(f"{count} {level}" for level, count in sorted(levels.items()))
@@ -42,6 +45,35 @@ def summary_lines(state: SweepSession, build: bool = True) -> list[str]:
         if report is not None:
             lines.append(report)
     return lines
+
+
+def search_answer(result) -> list[str]:
+    """The auto preset's answer: the winner against the tutorial's settings, ties, and the code to paste."""
+    best = result.best
+    if best is None:
+        return [f"search: no answer ({result.stop.code if result.stop else 'not finished'}): no configuration "
+                "was measured usably; see the trust line"]
+    settings = best.candidate.as_dict()
+    low, high = best.interval
+    lines = [f"answer: {_settings(settings)}: {best.images_per_sec:,.0f} images/s [{low:,.0f}, {high:,.0f}]"
+             + ("" if result.final else " (the search did not reach its final rung)")]
+    reference = result.reference
+    if reference is not None and reference.candidate != best.candidate:
+        ratio = best.images_per_sec / reference.images_per_sec
+        ratio_low, ratio_high = low / reference.interval[1], high / reference.interval[0]
+        lines.append(f"        {ratio:.1f}x the tutorial's settings ({reference.images_per_sec:,.0f} images/s), "
+                     f"between {ratio_low:.1f}x and {ratio_high:.1f}x")
+    for other in result.winners[1:]:
+        lines.append(f"        tie (intervals overlap): {_settings(other.candidate.as_dict())}: "
+                     f"{other.images_per_sec:,.0f} images/s")
+    lines.append(f"        to use it in the tutorial's script ({TUTORIAL_URL}):")
+    lines += [f"            {line}" if line else "" for line in settings_code(settings).splitlines()]
+    return lines
+
+
+def _settings(settings: dict) -> str:
+    return (f"{settings['loader']} pipeline, batch {settings['batch_size']}, {settings['num_workers']} workers, "
+            f"{settings['threads']} threads on {settings['device']}")
 
 
 def best_per_group(entries: list[dict]) -> dict[str, dict]:

@@ -1,0 +1,97 @@
+"""The auto preset: the search driving real epoch cases within a budget, and its answer as code to paste.
+
+The scheduler itself is tested on a fake measurement function (tests/test_search.py); here the
+sweep runs for real in a child process, tiny, and what it writes is checked: the search's path
+and stopping reason, each case marked with its rung, the cases never tried listed with the
+reason, the answer with the code. Nothing is timed or asserted about speed.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from bench.contract import Case, Machine, problems
+from bench.paste import settings_code
+from tests.sweep_project import ROOT
+
+
+class StandIn:
+    """What the tutorial's `trainset` offers the pasted code: torchvision CIFAR10's `data` and `targets`."""
+
+    def __init__(self, count: int = 40):
+        rng = np.random.default_rng(0)
+        self.data = rng.integers(0, 256, size=(count, 32, 32, 3), dtype=np.uint8)
+        self.targets = rng.integers(0, 10, size=count).tolist()
+
+    def __len__(self):
+        return len(self.targets)
+
+    def __getitem__(self, index):  # the tutorial's ToTensor + Normalize, per image
+        image = torch.from_numpy(self.data[index]).permute(2, 0, 1).float().div(255).sub(0.5).div(0.5)
+        return image, self.targets[index]
+
+
+@pytest.mark.parametrize("loader", ["pil", "tensor", "device"])
+def test_the_pasted_code_is_python_that_builds_the_loader_with_the_settings(loader):
+    settings = {"device": "cpu", "loader": loader, "batch_size": 8, "num_workers": 0, "threads": 1}
+    code = settings_code(settings, lr=0.004, warmup_steps=10)
+    compile(code, "<answer>", "exec")  # valid Python, as printed
+    names = {"trainset": StandIn(), "net": nn.Linear(3 * 32 * 32, 10)}
+    before = torch.get_num_threads()
+    try:
+        exec(code, names)  # noqa: S102 - the code the answer prints, run as a user would
+    finally:
+        torch.set_num_threads(before)
+    batches = list(names["trainloader_epoch"]()) if loader == "device" else list(names["trainloader"])
+    assert [len(labels) for _, labels in batches] == [8] * 5
+    if loader != "device":
+        assert isinstance(names["trainloader"], torch.utils.data.DataLoader)
+        assert names["trainloader"].num_workers == 0
+    assert names["optimizer"].param_groups[0]["lr"] == pytest.approx(0.004 / 10)  # warm-up's first step
+    assert names["device"] == torch.device("cpu")
+
+
+def test_the_pasted_code_keeps_the_tutorials_dataloader_arguments_for_workers():
+    code = settings_code({"device": "cuda:0", "loader": "pil", "batch_size": 128, "num_workers": 4, "threads": 8})
+    assert ("torch.utils.data.DataLoader(trainset, batch_size=128, shuffle=True, num_workers=4, pin_memory=True, "
+            "persistent_workers=True)") in code
+    assert "torch.set_num_threads(8)" in code
+
+
+AUTO = ["--benchmark", "--bench-sweep", "auto", "--bench-budget", "60", "--bench-devices", "cpu",
+        "--bench-loaders", "tensor", "--bench-batch-sizes", "16", "--bench-workers", "0", "--bench-epoch-images",
+        "256", "--bench-no-report", "--bench-no-peak", "--bench-no-preflight", "--bench-label", "auto-test",
+        "-p", "no:cacheprovider"]
+
+
+def test_a_tiny_auto_sweep_writes_its_search_and_answers_with_code(tmp_path):
+    results = tmp_path / "results"
+    env = {name: value for name, value in os.environ.items() if not name.startswith("CIFARBENCH_")}
+    completed = subprocess.run([sys.executable, "-m", "pytest", *AUTO, "--bench-results", str(results)], cwd=ROOT,
+                               capture_output=True, text=True, timeout=600, check=False, env=env)
+    assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
+    out = completed.stdout
+    assert "search: rung " in out
+    assert "search: stopped (" in out
+    assert "answer: tensor pipeline, batch 16, 0 workers" in out or "answer: pil pipeline, batch 4" in out
+    assert "torch.utils.data.DataLoader(" in out
+    (path,) = results.glob("auto-test_*.json")
+    document = json.loads(path.read_text())
+    assert problems(document) == []
+    search = document["machine_info"]["cifarbench"][Machine.search]
+    assert search["stop"]["code"] in ("complete", "budget")
+    assert search["trials"]
+    assert search["reference_candidate"]["loader"] == "pil"
+    for bench in document["benchmarks"]:
+        assert bench["group"] == "epoch"
+        assert bench["extra_info"][Case.search]["rung"] >= 0
+    tried = {bench["params"]["threads"] for bench in document["benchmarks"] if bench["params"]["loader"] == "tensor"}
+    not_tried = [case for case in document["cifarbench"]["cases"] if case["outcome"] == "not tried"]
+    assert tried or not_tried  # every configuration is either measured or listed with the reason
+    assert all(case["reason"].startswith("not tried by the search") for case in not_tried)
