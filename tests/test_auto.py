@@ -45,7 +45,7 @@ def test_the_pasted_code_is_python_that_builds_the_loader_with_the_settings(load
     names = {"trainset": StandIn(), "net": nn.Linear(3 * 32 * 32, 10)}
     before = torch.get_num_threads()
     try:
-        exec(code, names)  # noqa: S102 - the code the answer prints, run as a user would
+        exec(code, names)  # the code the answer prints, run as a user would
     finally:
         torch.set_num_threads(before)
     batches = list(names["trainloader_epoch"]()) if loader == "device" else list(names["trainloader"])
