@@ -7,6 +7,7 @@ import warnings
 
 import pytest
 
+from bench.contract import Reason
 from reports.analysis.analyse import analyse
 from reports.page import words as say
 from reports.reading.cases import cases
@@ -17,13 +18,13 @@ from tests.typed_cases import CPU, busy_cpu, epoch
 
 
 def test_an_invalid_epoch_gets_no_verdict_and_no_recommendation_and_says_why():
-    reasons = ("Other processes used 180% of a core during the timed rounds.",)
+    reasons = (Reason("other_cpu", "invalid", 180.0, 50.0, {"resolution_pct": None, "steal_pct": None}),)
     rows = [*busy_cpu()[:2], epoch(CPU, 1_900, device="cpu", trust="invalid", trust_reasons=reasons)]
     analysis = analyse(rows)
     [verdict] = analysis.verdicts
     assert verdict.verdict is None
     assert say.limit(verdict) == "not judged: invalid measurement"
-    assert reasons[0] in say.evidence(verdict)
+    assert "Other processes used 180% of a core while the rounds ran" in say.evidence(verdict)
     [answer] = analysis.answers
     assert answer.rank is None
     assert answer.recommendation.best is None

@@ -193,6 +193,7 @@ def test_the_machines_trust_line_gives_each_kind_of_reason_once_with_its_worst_c
     spreads = [reason for bench in gpu_document()["benchmarks"]
                if bench["extra_info"]["trust"]["level"] == "noisy" and bench["group"] != "sampler_overhead"
                for reason in bench["extra_info"]["trust"]["reasons"] if reason.startswith("the rounds spread")]
+    # Written as sentences by the harness of the lease; read back into records by the contract's compatibility path.
     assert len(spreads) > 1  # several cases' rounds spread, each with its own figure
     [summary] = [found for found in data.summaries if found.name == GPU_LABEL]
     line = summary.trust_line

@@ -46,7 +46,7 @@ def svgs(page: str) -> list[str]:
     return [base64.b64decode(data).decode() for data in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)]
 
 
-def with_trust(document: dict, level: str, reasons: list[str], groups=("epoch",)) -> dict:
+def with_trust(document: dict, level: str, reasons: list[dict], groups=("epoch",)) -> dict:
     """A copy of a real document with the harness's trust fields set, to test the trust logic."""
     document = copy.deepcopy(document)
     for benchmark in document["benchmarks"]:
@@ -165,13 +165,15 @@ def test_only_foreign_results_still_render():
 
 
 def test_an_invalid_run_shows_its_trust_line_and_is_not_ranked():
-    reason = "Other processes used 180% of a core during the timed rounds."
+    reason = {"code": "other_cpu", "level": "invalid", "figure": 180.0, "threshold": 50.0,
+              "detail": {"resolution_pct": None, "steal_pct": None}}
     document = with_trust(read_document(real_files()[0]), "invalid", [reason])
     page = build_report(records_from_document(document, "invalid.json"))
     summary = page[page.index('id="summary"'):page.index('id="answer"')]
     assert 'data-trust="invalid"' in summary
     assert "invalid: 10 invalid of 24 cases; every epoch is invalid, so this machine is not ranked" in summary
-    assert "Other processes used 180% of a core during the timed rounds (the worst of 10 cases)." in summary
+    assert "Other processes used 180% of a core while the rounds ran (at most 10% is quiet)" in summary
+    assert "measure again on a quiet machine (the worst of 10 cases)." in summary
     assert "Other processes used 150% of a core before the sweep." in summary
     assert "No advice for tutorial on cpu" in summary
     answer = page[page.index('id="answer"'):page.index("</table>", page.index('id="answer"'))]
@@ -179,11 +181,12 @@ def test_an_invalid_run_shows_its_trust_line_and_is_not_ranked():
 
 
 def test_a_noisy_run_is_used_with_its_spread():
-    document = with_trust(read_document(real_files()[0]), "noisy", ["The rounds spread over 40%."])
+    spread = {"code": "rounds_spread", "level": "noisy", "figure": 0.4, "threshold": 0.1, "detail": {}}
+    document = with_trust(read_document(real_files()[0]), "noisy", [spread])
     page = build_report(records_from_document(document, "noisy.json"))
     assert 'class="machine" data-trust="noisy"' in page
     assert "Use batch 128, 0 workers, tensor pipeline." in page
-    assert "noisy: the rounds spread over 40%" in page  # the case's own reason
+    assert "noisy: the rounds spread 40% around their median (more than 10%)" in page  # the case's own reason
 
 
 def test_money_gets_the_prices_currency_and_ranks_stay_integers(records):

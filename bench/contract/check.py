@@ -1,7 +1,8 @@
 """Checking a results file against the contract, and reading older files through one explicit path.
 
 `upgrade(document)` turns a file written by an older harness into today's form (`profile` ->
-`preset`, trust reasons written as sentences -> reason records of code `legacy`, no trust
+`preset`, trust reasons written as sentences -> reason records (the sentences the old harness
+wrote are read back once, here; any other stays a record of code `legacy`), no trust
 check yet -> level None (not assessed), no interval -> the rounds' range, keys since renamed or
 retired); the report reads every file through it, and `problems(document)` checks
 the upgraded file: every key written is in the contract (bench/contract/keys.py) and every
@@ -12,6 +13,7 @@ required key is there. A key that a harness wrote once and no longer writes is l
 from __future__ import annotations
 
 import copy
+import re
 
 from bench.contract.keys import Case, File, Machine, documented_case_keys, group_section
 from bench.contract.reasons import CODES
@@ -44,9 +46,7 @@ def _upgrade_case(bench: dict) -> None:
         info.setdefault("trust", {"level": None, "reasons": []})  # older than the trust check: not assessed
     trust = info.get("trust")
     if isinstance(trust, dict):
-        trust["reasons"] = [reason if isinstance(reason, dict)
-                            else {"code": "legacy", "level": trust.get("level"), "figure": None, "threshold": None,
-                                  "detail": {"text": str(reason)}}
+        trust["reasons"] = [reason if isinstance(reason, dict) else legacy_reason(str(reason), trust.get("level"))
                             for reason in trust.get("reasons") or []]
     if bench.get("group") == SAMPLER_OVERHEAD and info.get("sampler") in ("off", "on"):
         del info["sampler"]  # once the case's off/on; the parameter says it
@@ -59,6 +59,51 @@ def _upgrade_case(bench: dict) -> None:
             info["images_per_sec_interval_basis"] = INTERVAL_FROM_ROUNDS
     if bench.get("group") in IMAGE_GROUPS:
         info.setdefault("repeats", [])  # measured once, before repeats
+
+
+# The sentences harnesses before round 3 wrote as trust reasons, read back into records once,
+# here, at the boundary (figures as printed: whole percents); anything else stays `legacy`.
+_NUMBER = r"(\d[\d,]*(?:\.\d+)?)"
+_LEGACY: tuple[tuple[str, re.Pattern], ...] = (
+    ("other_cpu", re.compile(rf"other processes used {_NUMBER}% (?:\u00b1 {_NUMBER}% )?of a core"
+                             rf"(?: \({_NUMBER}% of a core was steal)?")),
+    ("rounds_spread", re.compile(rf"the rounds spread {_NUMBER}% around their median \(more than {_NUMBER}%\)")),
+    ("few_rounds", re.compile(rf"^{_NUMBER} timed rounds?: no spread")),
+    ("projected", re.compile(rf"projected to a full epoch from {_NUMBER} batches a round \(fewer than {_NUMBER}\)")),
+    ("gpu_slowdown", re.compile(r"the GPU slowed its clocks: (.+)$")),
+    ("recompiles", re.compile(rf"torch.compile recompiled {_NUMBER} times?")),
+)
+
+
+def legacy_reason(text: str, level: str | None) -> dict:
+    """An old harness's reason sentence as a reason record (code `legacy` where no pattern fits)."""
+    for code, pattern in _LEGACY:
+        found = pattern.search(text)
+        if found is None:
+            continue
+        numbers = [float(group.replace(",", "")) if group and group[0].isdigit() else group
+                   for group in found.groups()]
+        record = {"code": code, "level": level, "figure": None, "threshold": None, "detail": {"text": text}}
+        if code == "other_cpu":
+            invalid = "is quiet" in text  # only the invalid sentence said what is quiet
+            record.update(level="invalid" if invalid else "noisy", figure=numbers[0],
+                          threshold=THRESHOLDS_BEFORE["invalid_other_cpu_pct" if invalid else "noisy_other_cpu_pct"])
+            record["detail"].update(resolution_pct=numbers[1], steal_pct=numbers[2])
+        elif code == "rounds_spread":
+            record.update(level="noisy", figure=numbers[0] / 100, threshold=numbers[1] / 100)
+        elif code == "projected":
+            record.update(level="noisy", figure=numbers[0], threshold=numbers[1])
+        elif code == "gpu_slowdown":
+            record.update(level="noisy", figure=None)
+            record["detail"]["events"] = [event.strip() for event in numbers[0].split(",")]
+        else:
+            record.update(level="noisy", figure=numbers[0], threshold=2 if code == "few_rounds" else 0)
+        return record
+    return {"code": "legacy", "level": level, "figure": None, "threshold": None, "detail": {"text": text}}
+
+
+# The thresholds the old sentences were held against (bench/trust.py then, the same values as now).
+THRESHOLDS_BEFORE = {"invalid_other_cpu_pct": 50.0, "noisy_other_cpu_pct": 10.0}
 
 
 def problems(document: dict) -> list[str]:
