@@ -175,6 +175,7 @@ class RunComparison:
     old: Side
     new: Side
     cases: tuple[CaseComparison, ...]
+    without_figure: tuple[str, ...]  # on both sides, neither with an images/s figure: left out
     only_old: tuple[str, ...]
     only_new: tuple[str, ...]
     changes: tuple[Change, ...]
@@ -394,7 +395,11 @@ def compare_runs(old_records: Sequence[Record], new_records: Sequence[Record], f
         raise MixedMachinesError(old_machines, new_machines)
     old_keyed = {_key(found, by_machine): value for found, value in old_cases.items()}
     new_keyed = {_key(found, by_machine): value for found, value in new_cases.items()}
-    shared = [found for found in old_keyed if found in new_keyed]
+    common = [found for found in old_keyed if found in new_keyed]
+    # Cases that time something other than images (the sampler's overhead) have no figure on
+    # either side: they are left out and counted, not called "not comparable".
+    shared = [found for found in common
+              if old_keyed[found][0].images_per_sec is not None or new_keyed[found][0].images_per_sec is not None]
     if not shared:
         raise NoCaseInCommonError(len(old_keyed), len(new_keyed))
     compared = tuple(
@@ -405,6 +410,7 @@ def compare_runs(old_records: Sequence[Record], new_records: Sequence[Record], f
     new_side = _side([new_keyed[found] for found in shared])
     return RunComparison(
         old=old_side, new=new_side, cases=compared,
+        without_figure=tuple(_shown(found) for found in common if found not in shared),
         only_old=tuple(_shown(found) for found in old_keyed if found not in new_keyed),
         only_new=tuple(_shown(found) for found in new_keyed if found not in old_keyed),
         changes=_changes(old_side, new_side), factor=factor, alpha=alpha, rank_test_available=test is not None,

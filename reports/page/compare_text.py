@@ -41,8 +41,9 @@ def render(comparison: RunComparison, old_given: Sequence[str] = (), new_given: 
     """The whole output: header lines, the table of cases, the summary."""
     lines = [f"- {line}" for line in header(comparison, old_given, new_given)]
     lines += ["", *table(comparison.cases), "", summary(comparison)]
-    lines += [f"only in {side}: {', '.join(names)}"
-              for side, names in (("old", comparison.only_old), ("new", comparison.only_new)) if names]
+    lines += [f"{what}: {', '.join(names)}"
+              for what, names in (("only in old", comparison.only_old), ("only in new", comparison.only_new),
+                                  ("without an images/s figure (left out)", comparison.without_figure)) if names]
     return "\n".join(lines) + "\n"
 
 
@@ -171,13 +172,15 @@ def obstacle_words(obstacle: Obstacle) -> str:
 
 
 def summary(comparison: RunComparison) -> str:
-    """'31 cases in common: 1 slower, 28 no measurable change, 2 not comparable; 19 only in old'."""
+    """'29 cases in common: 1 slower, 28 no measurable change; 19 only in old, 2 without an images/s figure'."""
     counts = comparison.counts()
     counted = [f"{count} {verdict.value}" for verdict, count in counts.items() if count]
     line = f"{show.plural(len(comparison.cases), 'case')} in common: {', '.join(counted)}"
-    one_side = [f"{len(names)} only in {side}" for side, names in (("old", comparison.only_old),
-                                                                   ("new", comparison.only_new)) if names]
-    return f"{line}; {', '.join(one_side)}" if one_side else line
+    others = [f"{len(names)} {what}" for what, names in (("only in old", comparison.only_old),
+                                                          ("only in new", comparison.only_new),
+                                                          ("without an images/s figure", comparison.without_figure))
+              if names]
+    return f"{line}; {', '.join(others)}" if others else line
 
 
 def error_line(error: CompareError, old_given: Sequence[str], new_given: Sequence[str]) -> str:
