@@ -62,7 +62,7 @@ def measured(figure: float = 1000.0, interval: tuple[float, float] | None = None
     round_figures = tuple(figure * (1 - spread + step * index) for index in range(rounds))
     base = Measured(name="bench_epoch[x]", machine="m", file="f.json", group="epoch", images_per_sec=figure,
                     interval=interval or (figure * 0.97, figure * 1.03), interval_basis="repeats",
-                    round_images_per_sec=round_figures, repeats=3, images_per_round=1000.0, trust="ok",
+                    round_images_per_sec=round_figures, trust="ok",
                     params=(("batch_size", 4), ("device", "cpu")), cpu_threads=2, data_source="synthetic",
                     device_name="cpu")
     return replace(base, **changes)

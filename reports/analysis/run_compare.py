@@ -20,7 +20,9 @@ has no images/s figure, or was measured with settings that change what was measu
 params, torch's threads (`cpu_threads`), the data source, the device. Versions of torch, CUDA,
 the driver, and the machine itself are not obstacles (comparing them is often the point): they
 are listed as `Change`s of the run. The machines' own speed (the canary) is compared when both
-runs read it, and never used to correct a figure.
+runs read it, and never used to correct a figure. Not checked: the work per round of epochs
+with fixed-work rounds (--bench-epoch-images), since a results file does not say whether its
+rounds were fixed or sized by time, and time-sized rounds differ between runs by design.
 
 Within a side, when several files hold the same case (same machine label and name), the newest
 run's is used, as the report does. Cases match by name; when a side holds several machines they
@@ -87,8 +89,6 @@ class Measured:
     interval: tuple[float, float] | None = None
     interval_basis: str | None = None  # "repeats", or "rounds" (within one run only)
     round_images_per_sec: tuple[float, ...] = ()  # every timed round, all repeats
-    repeats: int = 1
-    images_per_round: float | None = None
     trust: str | None = None  # ok, noisy, invalid; None: not assessed (older files)
     params: tuple[tuple[str, object], ...] = ()
     cpu_threads: int | None = None
@@ -158,7 +158,6 @@ class Side:
 
     files: tuple[str, ...]
     machines: tuple[str, ...]
-    started: tuple[str, ...]
     facts: tuple[tuple[str, tuple[str, ...]], ...]  # (fact, distinct values) for Change
     canary_images_per_sec: tuple[float, ...] = ()  # every canary reading of those files
     interval_bases: tuple[tuple[str, int], ...] = ()  # (basis, cases)
@@ -259,7 +258,6 @@ def measured(record: Record) -> Measured:
         images_per_sec=_float(info.get(Case.images_per_sec)), interval=interval,
         interval_basis=info.get(Case.images_per_sec_interval_basis),
         round_images_per_sec=tuple(derive.round_images_per_sec(images, seconds)) if images else (),
-        repeats=max(1, len(info.get(Case.repeats) or [])), images_per_round=images,
         trust=trust.get(TrustKeys.level) if isinstance(trust, dict) else None,
         params=tuple(sorted((benchmark.get("params") or {}).items())),
         cpu_threads=None if threads is None else int(threads),
@@ -300,7 +298,6 @@ def _side(chosen: Sequence[tuple[Measured, Record]]) -> Side:
             bases[case.interval_basis] = bases.get(case.interval_basis, 0) + 1
     return Side(
         files=tuple(by_file), machines=tuple(dict.fromkeys(case.machine for case, _ in chosen)),
-        started=tuple(str(record.run.get(RunKeys.started) or record.datetime) for record in by_file.values()),
         facts=tuple((fact, tuple(values)) for fact, values in facts.items()), canary_images_per_sec=tuple(canary),
         interval_bases=tuple(sorted(bases.items())),
     )
