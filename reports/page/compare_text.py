@@ -38,12 +38,14 @@ COLUMNS = ("case", "old img/s [90% interval]", "new img/s [90% interval]", "new/
 
 
 def render(comparison: RunComparison, old_given: Sequence[str] = (), new_given: Sequence[str] = ()) -> str:
-    """The whole output: header lines, the table of cases, the summary."""
+    """The whole output: header lines, the table of cases, the summary, the cases left out."""
     lines = [f"- {line}" for line in header(comparison, old_given, new_given)]
     lines += ["", *table(comparison.cases), "", summary(comparison)]
-    lines += [f"{what}: {', '.join(names)}"
+    listed = [f"- {what}: {', '.join(names)}"
               for what, names in (("only in old", comparison.only_old), ("only in new", comparison.only_new),
                                   ("without an images/s figure (left out)", comparison.without_figure)) if names]
+    if listed:  # a list of its own, after a blank line, in Markdown as in the terminal
+        lines += ["", *listed]
     return "\n".join(lines) + "\n"
 
 
