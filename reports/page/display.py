@@ -97,6 +97,14 @@ def times(ratio: float | None) -> str:
     return f"{ratio:.2f}x" if ratio < 1.095 else f"{ratio:.1f}x" if ratio < 9.95 else f"{ratio:.0f}x"
 
 
+def p_value(p: float | None) -> str:
+    """A rank test's p-value with its name: 'p = 0.031', 'p = 0.0002', 'p < 0.0001'."""
+    if not known(p):
+        return ""
+    p = float(p)
+    return "p < 0.0001" if p < 1e-4 else f"p = {p:.2g}"
+
+
 def epochs(value: float | str | None) -> str:
     """A number of epochs (3.2, 0.41, 1,250), or a word in its place ("never")."""
     if isinstance(value, str):
