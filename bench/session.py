@@ -199,6 +199,7 @@ class SweepSession:
             File.started: self.started.isoformat(),
             File.data: self.sweep.data_source if self.sweep.data_dir is None else str(self.sweep.data_dir),
             File.repeats: self.repeats,
+            File.epoch_images: self.sweep.grid.epoch_images if self.sweep.grid.epoch_round_seconds is None else None,
             File.noise: None if noise is None else {"repeat_log_sd": noise.log_sd, "cases": noise.cases,
                                                     "degrees_of_freedom": noise.degrees_of_freedom},
             File.trust: {"level": worst_level(list(levels)), "cases": levels},

@@ -507,3 +507,14 @@ def test_cli_the_report_forms_argument_errors_are_argparses_as_before(tmp_path):
     assert "python -m reports: error: argument --prices: expected one argument" in completed.stderr
     help_text = run_reports("--help", cwd=tmp_path).stdout
     assert "python -m reports compare OLD NEW" in help_text
+
+
+def test_epochs_of_different_fixed_work_are_not_comparable():
+    from reports.analysis.run_compare import FIXED_WORK, Measured, obstacles
+
+    old = Measured(name="bench_epoch[x]", machine="m", file="a.json", group="epoch", images_per_sec=100.0,
+                   fixed_epoch_images=4096.0)
+    assert obstacles(old, old) == ()
+    [obstacle] = obstacles(old, Measured(**{**old.__dict__, "fixed_epoch_images": 50_000.0}))
+    assert (obstacle.fact, obstacle.old, obstacle.new) == (FIXED_WORK, 4096.0, 50_000.0)
+    assert obstacles(old, Measured(**{**old.__dict__, "fixed_epoch_images": None})) == ()  # sized by time: a rate

@@ -266,6 +266,8 @@ class File(Section):
     started = Spec("ISO 8601 time, UTC", "", required=True)
     data = Spec("text", "'synthetic', 'synthetic-hard' or the real data set's folder", required=True)
     repeats = Spec("count", "how many times the sweep measured every case (--bench-repeats)")
+    epoch_images = Spec("images", "--bench-epoch-images: the fixed work of every timed epoch round; null where "
+                        "rounds were sized by time (fixed work compares across runs; other work is another case)")
     noise = Spec("dict", "the run-to-run noise this run measured: repeat_log_sd (the relative sd of a case's "
                  "repeats, pooled over the cases), cases, degrees_of_freedom (contract.derive.pooled_noise)")
     trust = Spec("dict", "{level: the worst case's level, cases: {level: count}}", required=True, fields=FileTrust)

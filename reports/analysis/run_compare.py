@@ -43,7 +43,7 @@ from enum import Enum
 from bench.contract import Canary, Case, Loader, Machine, derive
 from bench.contract import File as RunKeys
 from bench.contract import Trust as TrustKeys
-from bench.contract.vocab import INVALID
+from bench.contract.vocab import EPOCH, INVALID
 from reports.reading.load import Record
 
 DEFAULT_FACTOR = 1.1
@@ -74,7 +74,7 @@ NO_FIGURE = "no_figure"  # old, new: the two figures (None where missing)
 SETTING = "setting"  # fact, old, new: a setting that changes what was measured
 
 # The facts that change what was measured, as the obstacles name them.
-THREADS, DATA_SOURCE, DEVICE = "torch threads", "data source", "device"
+THREADS, DATA_SOURCE, DEVICE, FIXED_WORK = "torch threads", "data source", "device", "images per epoch round"
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,7 @@ class Measured:
     cpu_threads: int | None = None
     data_source: str | None = None
     device_name: str | None = None
+    fixed_epoch_images: float | None = None  # --bench-epoch-images of an epoch case's run; None: sized by time
 
     @property
     def rounds(self) -> int:
@@ -263,6 +264,7 @@ def measured(record: Record) -> Measured:
         cpu_threads=None if threads is None else int(threads),
         data_source=None if data_source is None else str(data_source),
         device_name=None if info.get(Case.device_name) is None else str(info[Case.device_name]),
+        fixed_epoch_images=_float(record.run.get(RunKeys.epoch_images)) if benchmark.get("group") == EPOCH else None,
     )
 
 
@@ -339,7 +341,8 @@ def obstacles(old: Measured, new: Measured) -> tuple[Obstacle, ...]:
             found.append(Obstacle(SETTING, name, old_params.get(name), new_params.get(name)))
     for fact, before, after in ((THREADS, old.cpu_threads, new.cpu_threads),
                                 (DATA_SOURCE, old.data_source, new.data_source),
-                                (DEVICE, old.device_name, new.device_name)):
+                                (DEVICE, old.device_name, new.device_name),
+                                (FIXED_WORK, old.fixed_epoch_images, new.fixed_epoch_images)):
         if before is not None and after is not None and before != after:
             found.append(Obstacle(SETTING, fact, before, after))
     return tuple(found)
