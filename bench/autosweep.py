@@ -10,7 +10,10 @@ ran are listed in the file's `cases` with the reason (pruned, not reached in the
 search's path, stopping reason and budget go into `machine_info["cifarbench"]["search"]`.
 
 The budget is the whole run's: the seconds pytest has already spent starting (torch, the data
-set, the machine's facts) and a reserve for the report at the end come off it.
+set, the machine's facts) and a reserve for the report at the end come off it. Where the run
+has converge cases (bench/bench_converge.py), `CONVERGE_SHARE` of what is left goes to training
+the search's winners and the tutorial's settings to the target accuracy after the search, each
+with an equal part of it as its budget: the answer then ranks them by time to target.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from bench.search import Candidate, Measurement, Progress, Search, steps
 
 # Seconds kept for what follows the search: the last save and the report's build.
 REPORT_RESERVE_SECONDS = 10.0
+# The part of the budget kept for training the winners and the tutorial's settings to the target.
+CONVERGE_SHARE = 0.4
 # Seconds of timed rounds per rung (eta 3) for a 10-minute budget; smaller budgets scale them
 # down (to a third at most), so that a short search still measures every candidate briefly
 # rather than the reference alone: on two CPU cores a trial's setup (workers, warm-up,
@@ -45,13 +50,17 @@ def candidate_of(case: dict) -> Candidate:
     return Candidate.of({axis: case[axis] for axis in ("device", "loader", "batch_size", "num_workers", "threads")})
 
 
-def run(session, state, write_line) -> None:
-    """Drive the auto preset's epoch cases by the search until it stops (or Ctrl-C)."""
+def run(session, state, write_line, converges: list | None = None, run_converge=None) -> None:
+    """Drive the auto preset's epoch cases by the search until it stops (or Ctrl-C), then train
+    its winners and the tutorial's settings to the target (`converges`: the converge items;
+    `run_converge(items, seconds_each)`: the plugin runs them)."""
     grid = state.sweep.grid
-    items = {candidate_of(item.callspec.params): item for item in session.items if hasattr(item, "callspec")}
+    items = {candidate_of(item.callspec.params): item for item in session.items
+             if hasattr(item, "callspec") and "compile" in item.callspec.params}
     reference = candidate_of(grid.reference)
     spent_starting = time.monotonic() - PROCESS_STARTED
-    budget = max(grid.budget_seconds - spent_starting - REPORT_RESERVE_SECONDS, 1.0)
+    left = max(grid.budget_seconds - spent_starting - REPORT_RESERVE_SECONDS, 1.0)
+    budget = left * (1 - CONVERGE_SHARE) if converges else left
     search = Search(list(items), reference, budget_seconds=budget, efforts_seconds=rung_seconds(budget))
     state.search = search
 
@@ -86,6 +95,13 @@ def run(session, state, write_line) -> None:
                 state.sweep.outcomes.append({
                     "nodeid": item.nodeid, "group": "epoch", "params": dict(item.callspec.params), "when": "call",
                     "outcome": "not tried", "reason": _why_not_tried(result, candidate), "duration_s": None})
+    if converges and run_converge is not None:
+        winners = [{**{axis: grid.reference[axis] for axis in ("model", "transform")}, **standing.candidate.as_dict()}
+                   for standing in result.winners]
+        left = grid.budget_seconds - (time.monotonic() - PROCESS_STARTED) - REPORT_RESERVE_SECONDS
+        write_line(f"search: training its {len(winners)} winner{'s' if len(winners) != 1 else ''} and the "
+                   f"tutorial's settings to the target accuracy ({left:.0f} s left)")
+        run_converge(winners, max(left, 1.0))
     state.read_canary(before=None)
 
 

@@ -32,6 +32,8 @@ GROUP_AXES: dict[str, tuple[str, ...]] = {
     "forward": ("model", "device", "batch_size", "threads"),
     "train_step": ("model", "device", "batch_size", "threads", "amp", "channels_last", "compile"),
     "epoch": ("model", "device", "loader", "transform", "batch_size", "num_workers", "threads", "compile"),
+    # Training to a target accuracy (bench/bench_converge.py): an epoch's settings, eager.
+    "converge": ("model", "device", "loader", "transform", "batch_size", "num_workers", "threads"),
     # Data-parallel epochs (bench/bench_ddp.py): `device` is a device type, its ranks on cuda:0..N-1.
     "ddp": ("model", "device", "loader", "batch_size", "scaling", "world_size"),
 }
@@ -154,6 +156,17 @@ class Grid:
     candidates: tuple[dict, ...] | None = None
     reference: dict | None = None
     budget_seconds: float | None = None
+    # The converge group (bench/bench_converge.py): its budget per run (epochs, and seconds of
+    # training and evaluation together), the test images each evaluation scores, and how many
+    # seeds each configuration trains with (its repeats). Which configurations train is the
+    # sweep's choice after its other cases (bench/plugin.py `converge_choice`).
+    converge_max_epochs: int = 6
+    converge_max_seconds: float | None = 120.0
+    converge_eval_images: int = 10_000
+    seeds: int = 1
+    # Which converge configurations the preset trains: "fastest" (the tutorial's settings and
+    # the fastest per image), "per_batch" (also the fastest at each batch size).
+    converge_policy: str = "fastest"
 
     def thread_counts(self, device: str | None) -> tuple[int, ...]:
         if device == "cpu" and self.threads:
@@ -175,6 +188,8 @@ class Grid:
         earlier when named (`check_devices`); the preset lists only present ones.
         """
         axes = GROUP_AXES[group]
+        if group == "converge":  # an epoch's settings, eager: the loop chooses which of them train
+            return [{axis: case[axis] for axis in axes} for case in self.cases("epoch") if case["compile"] == EAGER]
         if self.candidates is not None:  # the auto preset: its search's epoch configurations only
             return [dict(case) for case in self.candidates] if group == "epoch" else []
         values = {
@@ -322,6 +337,7 @@ def default_grid(preset: str) -> Grid:
             loader_round_images=2_048, step_round_seconds=0.05, rounds=3, epoch_rounds=2, eval_images=2_048,
             epoch_round_seconds=1.0, max_cpu_batch_size=512, device_pipeline_only_from_batch_size=2_048,
             world_sizes={"cpu": (), "cuda": ()}, repeats=1, budget_seconds=DEFAULT_BUDGET_SECONDS,
+            converge_max_epochs=6, converge_max_seconds=None, converge_eval_images=5_000, seeds=1,
         )
     if preset == "smoke":
         # Every group once on the first GPU: the tutorial's own settings (batch 4, 2 workers,
@@ -333,7 +349,8 @@ def default_grid(preset: str) -> Grid:
             loader_round_images=2_048, step_round_seconds=0.05, rounds=3, epoch_rounds=2,
             eval_images=2_048, epoch_round_seconds=1.0, max_cpu_batch_size=4,
             device_pipeline_only_from_batch_size=1_024, world_sizes={"cpu": (), "cuda": (1,)},
-            ddp_rank_images=4_096, repeats=2, **compiling,
+            ddp_rank_images=4_096, repeats=2, converge_max_epochs=10, converge_max_seconds=60.0, seeds=1,
+            **compiling,
         )
     if preset == "quick":
         return Grid(
@@ -341,7 +358,8 @@ def default_grid(preset: str) -> Grid:
             workers=worker_counts(cores, 2), loaders=LOADERS, transforms=("tutorial",),
             epoch_images=50_000, loader_round_images=2_048, step_round_seconds=0.05, rounds=3,
             epoch_rounds=2, eval_images=2_048, pin_memory=(False,), amp=amp, epoch_round_seconds=1.0,
-            world_sizes=world_sizes(cuda_devices), ddp_rank_images=1_024, repeats=2, **compiling,
+            world_sizes=world_sizes(cuda_devices), ddp_rank_images=1_024, repeats=2, converge_max_epochs=4,
+            converge_max_seconds=100.0, converge_eval_images=5_000, seeds=1, **compiling,
         )
     if preset == "standard":
         return Grid(
@@ -352,7 +370,8 @@ def default_grid(preset: str) -> Grid:
             channels_last=channels_last, eval_images=5_000, epoch_round_seconds=1.5,
             max_cpu_batch_size=512, world_sizes=world_sizes(cuda_devices), ddp_batch_sizes=(32, 128),
             ddp_loaders=("tensor", "device") if cuda_devices else ("tensor",), ddp_rank_images=8_192,
-            repeats=3, **compiling,
+            repeats=3, converge_max_epochs=10, converge_max_seconds=600.0, seeds=3, converge_policy="per_batch",
+            **compiling,
         )
     return Grid(
         preset=preset, devices=devices, models=tuple(MODELS),
@@ -361,7 +380,8 @@ def default_grid(preset: str) -> Grid:
         step_round_seconds=0.2, rounds=7, epoch_rounds=3, pin_memory=pin_memory, amp=amp,
         channels_last=channels_last, world_sizes=world_sizes(cuda_devices), ddp_batch_sizes=(32, 128, 512),
         ddp_loaders=("tensor", "device"), ddp_scalings=("weak", "strong"), ddp_rank_images=16_384,
-        repeats=3, **compiling,
+        repeats=3, converge_max_epochs=20, converge_max_seconds=1_200.0, seeds=3, converge_policy="per_batch",
+        **compiling,
     )
 
 
@@ -429,7 +449,7 @@ def grid_from_options(preset: str, devices: str | None = None, models: str | Non
                       epoch_images: int | None = None, world_sizes: str | None = None,
                       compile_modes: str | None = None, threads: str | None = None,
                       default_threads: int | None = None, repeats: int | None = None,
-                      budget_seconds: float | None = None) -> Grid:
+                      budget_seconds: float | None = None, seeds: int | None = None) -> Grid:
     """The preset's grid with the axes given on the command line put in place.
 
     Named devices must exist on this machine (GridError otherwise). `default_threads`: torch's
@@ -491,6 +511,10 @@ def grid_from_options(preset: str, devices: str | None = None, models: str | Non
     if overrides["compile_modes"]:
         # Named modes run on every device, in every train_step and epoch case.
         grid = replace(grid, compile_modes={device: overrides["compile_modes"] for device in grid.devices})
+    if seeds is not None:
+        if seeds < 1:
+            raise GridError(f"--bench-seeds: {seeds} must be at least 1")
+        grid = replace(grid, seeds=seeds)
     if budget_seconds is not None:
         if not budget_seconds > 0:
             raise GridError(f"--bench-budget: {budget_seconds:g} must be a positive number of seconds")

@@ -37,6 +37,13 @@ def add_options(parser) -> None:
     group.addoption("--bench-threads",
                     help="torch's CPU intra-op threads: one count for the sweep (default: the usable cores, or "
                          "what a cgroup CPU limit allows), or a comma-separated axis, e.g. 1,2,4")
+    group.addoption("--bench-target-accuracy", type=float,
+                    help="the converge group's target test accuracy, 0..1 (default: the data set's, bench/recipe.py)")
+    group.addoption("--bench-lr", type=float,
+                    help="the converge group's learning rate after its warm-up, every batch size (default: the "
+                         "tutorial's 0.001 at batch 4, scaled with the batch: bench/recipe.py)")
+    group.addoption("--bench-seeds", type=int,
+                    help="seeds each converge configuration trains with (default: the preset's)")
     group.addoption("--bench-repeats", type=int,
                     help="run every case this many times, interleaved, for an interval that holds from one run "
                          "to the next (default: the preset's)")

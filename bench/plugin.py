@@ -30,7 +30,8 @@ with before_first_case("importing torch", in_session=False):
     from bench import autosweep, cgroup
     from bench.canary import Canary
     from bench.compat import alias_private_nodeid
-    from bench.contract.vocab import EAGER, THROUGHPUT_GROUPS
+    from bench.contract.vocab import CONVERGE, EAGER, THROUGHPUT_GROUPS, TUTORIAL_SETTINGS
+    from bench.converge import choose
     from bench.data import DataError, resolve_data_dir
     from bench.grid import GROUP_AXES, GridError, grid_from_options, usable_cores
     from bench.options import add_options, chosen_preset
@@ -99,6 +100,7 @@ def _configure(config) -> None:
             default_threads=default_threads,
             repeats=config.getoption("bench_repeats"),
             budget_seconds=config.getoption("bench_budget"),
+            seeds=config.getoption("bench_seeds"),
         )
     except GridError as error:
         raise pytest.UsageError(str(error)) from None
@@ -109,7 +111,15 @@ def _configure(config) -> None:
     price = config.getoption("bench_price_per_hour")
     if price is not None and price < 0:
         raise pytest.UsageError(f"--bench-price-per-hour: {price} must not be negative")
+    target = config.getoption("bench_target_accuracy")
+    if target is not None and not 0 < target < 1:
+        raise pytest.UsageError(f"--bench-target-accuracy: {target:g} must lie between 0 and 1 (e.g. 0.5 for 50%)")
+    lr = config.getoption("bench_lr")
+    if lr is not None and not lr > 0:
+        raise pytest.UsageError(f"--bench-lr: {lr:g} must be a positive learning rate")
     sweep = Sweep(
+        lr=lr,
+        target=target,
         grid=grid,
         data_dir=resolve_data_dir(config.getoption("bench_data_dir")),
         download=config.getoption("bench_download"),
@@ -261,12 +271,12 @@ def _group(item) -> str | None:
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """The auto preset runs its search's epoch cases only: the other groups' are deselected."""
+    """The auto preset runs its search's epoch and converge cases only: the other groups' are deselected."""
     state = _session(config)
     if state is None or state.sweep.grid.candidates is None:
         return
-    kept = [item for item in items if _group(item) == "epoch"]
-    deselected = [item for item in items if _group(item) != "epoch"]
+    kept = [item for item in items if _group(item) in ("epoch", CONVERGE)]
+    deselected = [item for item in items if _group(item) not in ("epoch", CONVERGE)]
     if deselected:
         config.hook.pytest_deselected(items=deselected)
         items[:] = kept
@@ -277,7 +287,8 @@ def pytest_collection_finish(session):
     if state is not None:
         # The auto preset's search decides as it goes: no count of runs ahead of it.
         auto = state.sweep.grid.candidates is not None
-        state.progress.total = 0 if auto else len(runs(session.items, state.repeats))
+        state.progress.total = 0 if auto else len(runs([item for item in session.items
+                                                         if _group(item) != CONVERGE], state.repeats))
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -289,12 +300,32 @@ def pytest_runtestloop(session):
     if session.testsfailed and not session.config.option.continue_on_collection_errors:
         raise session.Interrupted(f"{session.testsfailed} error{'s' if session.testsfailed != 1 else ''} "
                                   "during collection")
+    converges = [item for item in session.items if _group(item) == CONVERGE]
     if state.sweep.grid.candidates is not None:
         reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-        autosweep.run(session, state, reporter.write_line if reporter is not None else print)
+
+        def run_converge(winners: list[dict], seconds: float) -> None:
+            chosen = converge_items(state, converges, winners=winners)
+            state.sweep.converge_seconds = seconds / max(len(chosen), 1)  # each its part of what is left
+            run_in_order(session, state, chosen)
+
+        autosweep.run(session, state, reporter.write_line if reporter is not None else print, converges,
+                      run_converge)
         return True
-    order = runs(session.items, state.repeats)
-    passes = {}
+    run_in_order(session, state, runs([item for item in session.items if _group(item) != CONVERGE], state.repeats))
+    if converges:
+        # After every other case: the configurations worth training to the target are known now.
+        chosen = converge_items(state, converges)
+        state.progress.total += len(chosen) * state.sweep.grid.seeds
+        run_in_order(session, state, chosen * state.sweep.grid.seeds)  # seeds interleaved: A1 B1 A2 B2
+    if session.items:
+        state.read_canary(before=None)
+    return True
+
+
+def run_in_order(session, state, order: list) -> None:
+    """Run `order`'s items (an item again is its next repeat), the canary read between groups and repeats."""
+    passes: dict[str, int] = {}
     previous = None
     for index, item in enumerate(order):
         repeat = passes[item.nodeid] = passes.get(item.nodeid, 0) + 1
@@ -308,9 +339,29 @@ def pytest_runtestloop(session):
             raise session.Failed(session.shouldfail)
         if session.shouldstop:
             raise session.Interrupted(session.shouldstop)
-    if order:
-        state.read_canary(before=None)
-    return True
+
+
+def converge_items(state, items: list, winners: list[dict] | None = None) -> list:
+    """The converge cases this sweep trains (bench.converge.choose, or the search's `winners` and the
+    tutorial's settings); the others are listed in the file's cases with the reason."""
+    grid = state.sweep.grid
+    configs = [{axis: item.callspec.params[axis] for axis in GROUP_AXES[CONVERGE]} for item in items]
+    tutorial = {**TUTORIAL_SETTINGS, "threads": grid.default_threads, "transform": grid.transforms[0]}
+    if winners is None:
+        entries, _ = state.merged()
+        epochs = [entry for entry in entries if entry["group"] == "epoch"]
+        chosen = choose(epochs, configs, grid.converge_policy, tutorial, grid.models)
+        why = "not trained: neither the tutorial's settings nor the fastest measured per image"
+    else:
+        chosen = [config for config in configs if config in winners or all(
+            config.get(axis) == value for axis, value in tutorial.items())]
+        why = "not trained: not among the search's winners"
+    picked = [item for item, config in zip(items, configs, strict=True) if config in chosen]
+    for item in items:
+        if item not in picked:
+            state.sweep.outcomes.append({"nodeid": item.nodeid, "group": CONVERGE, "params": dict(item.callspec.params),
+                                         "when": "call", "outcome": "not run", "reason": why, "duration_s": None})
+    return picked
 
 
 @pytest.fixture(scope="session")

@@ -19,6 +19,8 @@ when the results file is written:
   beyond the threshold gets reason `machine_drift`.
 - The other facts (utilization, phases, evaluation, ...) are the first valid repeat's: the one
   that sized the work and evaluated the model.
+- A converge case's repeats are its seeds: `seeds` keeps every seed's run (invalid ones too:
+  whether a seed reached the target does not depend on the machine's load; its seconds do).
 - A case of the adaptive search (`extra_info["search"]`, bench/search) measured at several
   rungs is the entries of its highest rung; the lower rungs' figures stay in its `search` facts.
 """
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 from pytest_benchmark.stats import Stats
 
 from bench.canary import Canary
-from bench.contract import Case, Epoch, Reason, derive
+from bench.contract import Case, Converge, Epoch, Reason, derive
 from bench.contract import Trust as TrustKeys
 from bench.contract.vocab import INTERVAL_FROM_REPEATS, INTERVAL_FROM_ROUNDS, INVALID, NOISY, OK, worst_level
 from bench.trust import THRESHOLDS, Thresholds, with_reasons
@@ -155,7 +157,10 @@ def _merged(valid: list[dict], left_out: list[dict], pooled: derive.PooledNoise 
     info[Case.images_per_sec_interval] = list(derive.interval(
         figure, figures if several else [], round_figures, pooled) or (figure, figure))
     info[Case.images_per_sec_interval_basis] = INTERVAL_FROM_REPEATS if several else INTERVAL_FROM_ROUNDS
-    info[Case.repeats] = [_repeat(entry) for entry in sorted([*valid, *left_out], key=lambda e: e["_run"][0])]
+    in_order = sorted([*valid, *left_out], key=lambda e: e["_run"][0])
+    info[Case.repeats] = [_repeat(entry) for entry in in_order]
+    if Converge.seeds in info:  # a converge case: each repeat trained another seed, every one is kept
+        info[Converge.seeds] = [run for entry in in_order for run in entry["extra_info"].get(Converge.seeds, [])]
     if Case.trust in info:
         info[Case.trust] = _trust(valid, left_out, rounds)
     merged["extra_info"] = info

@@ -55,6 +55,11 @@ class Sweep:
     phases: bool = True  # split every timed epoch's steps into phases (bench/phases.py)
     trace_dir: Path | None = None  # --bench-trace: profiler traces of epoch cases go here
     cpu_limit: cgroup.CpuLimit | None = None  # the cgroup CPU limit of this process, where there is one
+    # The converge group: --bench-lr (None: bench/recipe.py's plan) and --bench-target-accuracy
+    # (None: the data set's default, bench/recipe.py).
+    lr: float | None = None
+    target: float | None = None
+    converge_seconds: float | None = None  # the auto preset's budget for each converge run (None: the grid's)
     outcomes: list[dict] = field(default_factory=list)
     # machine_info["cifarbench"], once the session has measured it: a case may add a machine
     # fact there (the ddp group's all-reduce bus bandwidth); every later save writes it.
@@ -75,8 +80,15 @@ class Sweep:
 
     @property
     def data_source(self) -> str:
-        """"synthetic-hard", "synthetic", or the real data set's directory."""
+        """"synthetic-hard", or the real data set's directory."""
         return self.data.source
+
+    @property
+    def target_accuracy(self) -> float:
+        """The converge group's target: --bench-target-accuracy, else the data set's default."""
+        from bench.recipe import target_accuracy
+
+        return self.target if self.target is not None else target_accuracy(self.data_source)
 
     def sized(self, size: Callable[[], object]) -> object:
         """The running case's size of work: `size()` on its first run, the same value on its repeats

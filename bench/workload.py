@@ -11,7 +11,7 @@ Device-agnostic: "cpu", "cuda", "cuda:N".
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import torch
@@ -73,8 +73,12 @@ class EpochResult:
 
 def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Iterable,
                 device: torch.device, max_images: int | None = None, amp: bool = False,
-                channels_last: bool = False, clock: HostPhaseClock | EventPhaseClock | None = None) -> EpochResult:
+                channels_last: bool = False, clock: HostPhaseClock | EventPhaseClock | None = None,
+                on_step: Callable[[], None] | None = None) -> EpochResult:
     """One pass over `batches` (stopping after `max_images` when given).
+
+    `on_step`: called after every optimizer step (a learning-rate schedule's `step`; the
+    `converge` group's), outside the phase clock.
 
     With a `clock` (bench/phases.py), each step's phases are timed at their boundaries: the
     same work in the same order, a timestamp (CPU) or a pooled event (CUDA) between phases,
@@ -112,6 +116,8 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, batches: Ite
             optimizer.step()
             clock.mark(4)
             loss_sum += loss.detach()
+        if on_step is not None:
+            on_step()
         images_done += len(labels)
         batches_done += 1
         if max_images is not None and images_done >= max_images:

@@ -15,8 +15,11 @@ results folder named `compare` is given as `./compare` to the report.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import subprocess
 import sys
+import tempfile
 import warnings
 from importlib import metadata
 from pathlib import Path
@@ -80,13 +83,33 @@ def main(argv: list[str] | None = None) -> int:
     html = build_report(records, prices=prices, title=args.title, made_by=made_by(), trace_base=output.parent)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(html, encoding="utf-8")
+        write_whole(output, html)
     except OSError as error:
         print(f"error: cannot write the report to {output}: {error.strerror or error}; "
               "choose another file with -o", file=sys.stderr)
         return 2
     print(output)
     return 0
+
+
+def write_whole(path: Path, text: str) -> None:
+    """Write `text` to `path` whole or not at all: a temporary file beside it, then a rename.
+
+    On a full disk the write fails before the rename, the temporary file goes, and an older
+    report at `path` stays as it was (never a truncated page).
+    """
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def read_records(paths: list[str]) -> list[Record]:

@@ -134,3 +134,24 @@ def test_a_file_arguments_report_goes_beside_the_file(tmp_path):
     assert completed.stdout.strip() == str(data / "report.html")
     assert (data / "report.html").exists()
     assert not (elsewhere / "results").exists()
+
+
+def test_a_full_disk_leaves_the_old_report_whole_and_no_partial_file(tmp_path, monkeypatch):
+    """The report is written whole or not at all: a temporary file beside it, then a rename."""
+    import errno
+
+    from reports import __main__ as cli
+
+    output = tmp_path / "report.html"
+    output.write_text("<html>the old report</html>", encoding="utf-8")
+
+    def full_disk(descriptor):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(cli.os, "fsync", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        cli.write_whole(output, "<html>" + "x" * 100_000 + "</html>")
+    assert output.read_text(encoding="utf-8") == "<html>the old report</html>"
+    assert [path.name for path in tmp_path.iterdir()] == ["report.html"]
+    cli.write_whole(output, "<html>new</html>")  # and without the fault, it is replaced
+    assert output.read_text(encoding="utf-8") == "<html>new</html>"

@@ -28,6 +28,8 @@ from bench.contract.keys import (
     Canary,
     Case,
     Compile,
+    Converge,
+    ConvergeRun,
     Ddp,
     Epoch,
     File,
@@ -47,7 +49,8 @@ from bench.contract.reasons import CODES, Reason
 from bench.contract.schema import Key, Section, Spec
 
 __all__ = [
-    "CODES", "GROUPS", "RETIRED", "Canary", "Case", "Compile", "Ddp", "Epoch", "File", "FileTrust", "Forward", "Key",
-    "Loader", "Machine", "PhaseOverhead", "Preflight", "Reason", "SamplerOverhead", "Section", "Spec", "TrainStep",
-    "Trust", "derive", "documented_case_keys", "group_section", "problems", "upgrade", "vocab",
+    "CODES", "GROUPS", "RETIRED", "Canary", "Case", "Compile", "Converge", "ConvergeRun", "Ddp", "Epoch", "File",
+    "FileTrust", "Forward", "Key", "Loader", "Machine", "PhaseOverhead", "Preflight", "Reason", "SamplerOverhead",
+    "Section", "Spec", "TrainStep", "Trust", "derive", "documented_case_keys", "group_section", "problems", "upgrade",
+    "vocab",
 ]

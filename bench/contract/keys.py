@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from bench.contract.schema import Section, Spec
 from bench.contract.vocab import (
+    CONVERGE,
     DDP,
     EPOCH,
     FORWARD,
@@ -194,9 +195,47 @@ class SamplerOverhead(Section):
     sampler_samples = Spec("count", "samples taken")
 
 
+class ConvergeRun(Section):
+    """One seed's run of a converge case (an item of extra_info["seeds"], bench/converge.py)."""
+
+    seed = Spec("integer", "the run's seed (weights, shuffling, the data's order)", required=True)
+    reached = Spec("bool", "its evaluation accuracy reached the target within the budget", required=True)
+    stop = Spec("text", "why it stopped: reached, max_epochs or max_seconds", required=True)
+    seconds_to_target = Spec("seconds", "training seconds until the epoch whose evaluation reached the target, "
+                             "from the first touch of the training data, evaluations excluded; null if not reached",
+                             required=True)
+    eval_seconds_to_target = Spec("seconds", "the evaluations' seconds up to that epoch (timed apart)")
+    epochs_to_target = Spec("count", "epochs trained to the target")
+    images_to_target = Spec("images", "images trained to the target")
+    steps_to_target = Spec("count", "optimizer steps to the target")
+    energy_j_to_target = Spec("joules", "GPU energy of the training epochs to the target (NVML); null where not "
+                              "counted")
+    best_accuracy = Spec("fraction 0..1", "the best evaluation accuracy of the run", required=True)
+    train_seconds = Spec("seconds", "training seconds of the whole run (to the target, or to the budget's end)")
+    eval_seconds = Spec("seconds", "the whole run's evaluation seconds")
+    curve = Spec("list", "per epoch: {epoch, train_seconds, images, steps, energy_j (cumulative), accuracy, "
+                 "eval_seconds, train_loss}", required=True)
+
+
+class Converge(Section):
+    """Written by converge cases (bench/bench_converge.py): training to a target accuracy, one run per seed."""
+
+    target_accuracy = Spec("fraction 0..1", "the evaluation accuracy trained to (--bench-target-accuracy, or the "
+                           "data set's default: bench/recipe.py)", required=True)
+    lr = Spec("learning rate", "SGD's rate after the warm-up (bench/recipe.py, or --bench-lr)", required=True)
+    warmup_steps = Spec("count", "optimizer steps of the linear warm-up to lr", required=True)
+    lr_rule = Spec("text", "where lr came from: tutorial, linear, linear-capped or override", required=True)
+    momentum = Spec("fraction", "SGD's momentum (the tutorial's 0.9)", required=True)
+    max_epochs = Spec("count", "the budget of epochs", required=True)
+    max_seconds = Spec("seconds", "the budget of training and evaluation seconds together (null: none)")
+    eval_images = Spec("images", "test images each evaluation scores", required=True)
+    data_source = Spec("text", "'synthetic-hard' or the real data set's folder", required=True)
+    seeds = Spec("list of ConvergeRun", "one run per seed, in order (merged from the case's repeats)", required=True)
+
+
 GROUPS: dict[str, type[Section]] = {
     LOADER: Loader, FORWARD: Forward, TRAIN_STEP: TrainStep, EPOCH: Epoch, PHASE_OVERHEAD: PhaseOverhead,
-    DDP: Ddp, SAMPLER_OVERHEAD: SamplerOverhead,
+    DDP: Ddp, SAMPLER_OVERHEAD: SamplerOverhead, CONVERGE: Converge,
 }
 
 
@@ -286,6 +325,25 @@ def documented_case_keys(group: str | None) -> set[str]:
     return set(Case.keys()) | (set(section.keys()) if section else set())
 
 
-__all__ = ["GROUPS", "Canary", "Case", "Compile", "Ddp", "Epoch", "File", "FileTrust", "Forward",
-           "Loader", "Machine", "PhaseOverhead", "Preflight", "SamplerOverhead", "TrainStep", "Trust",
-           "documented_case_keys", "group_section"]
+__all__ = [
+    "GROUPS",
+    "Canary",
+    "Case",
+    "Compile",
+    "Converge",
+    "ConvergeRun",
+    "Ddp",
+    "Epoch",
+    "File",
+    "FileTrust",
+    "Forward",
+    "Loader",
+    "Machine",
+    "PhaseOverhead",
+    "Preflight",
+    "SamplerOverhead",
+    "TrainStep",
+    "Trust",
+    "documented_case_keys",
+    "group_section",
+]

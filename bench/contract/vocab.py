@@ -21,7 +21,7 @@ COMPUTE_GROUPS = (FORWARD, TRAIN_STEP, EPOCH)  # groups with a device that compu
 COMPILE_GROUPS = (TRAIN_STEP, EPOCH)  # groups with the `compile` axis
 OVERHEAD_GROUPS = (SAMPLER_OVERHEAD, PHASE_OVERHEAD)
 # Groups whose cases have an images/s figure (every key of `keys.Case` marked required).
-IMAGE_GROUPS = (*THROUGHPUT_GROUPS, DDP, PHASE_OVERHEAD)
+IMAGE_GROUPS = (*THROUGHPUT_GROUPS, DDP, PHASE_OVERHEAD, CONVERGE)
 
 # The parametrize axes of the cases, which are also the report's columns, in the order shown.
 AXES = ("model", "device", "batch_size", "num_workers", "threads", "loader", "transform", "pin_memory", "amp",

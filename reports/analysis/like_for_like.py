@@ -2,9 +2,11 @@
 
 Machines swept on different grids (batch sizes, workers, pipelines) cannot be compared by
 their best measured epochs alone: one may simply have tried a faster setting. For each model
-the fastest ranked machine is the reference; every other machine is compared with it at the
-epoch settings both measured (valid cases only), and the torch thread counts are named when
-they differ. A ratio within the rounds' spread is not called a difference.
+and device kind (a CPU's cases with a CPU's, a GPU's with a GPU's: the comparison names it) the
+fastest ranked machine is the reference; every other machine is compared with it at the epoch
+settings both measured (valid cases only), and the torch thread counts are named when they
+differ. A ratio inside the cases' intervals (where another run would read them, repeats and
+all; the rounds' spread in files without one) is not called a difference.
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ class Comparison:
     """`machine` against `reference` for one model."""
 
     model: str | None
+    device: str  # the device kind both sides' cases ran on: "cpu" or "cuda"
     reference: str
     machine: str
     best_ratio: float  # reference's best epoch images/s over the machine's
     shared: tuple[Setting, ...] = field(default_factory=tuple)
     shared_ratio: float | None = None  # geometric mean of reference/machine at the shared settings
-    spread: float = 0.0  # the largest rounds' spread among the shared cases
+    spread: float = 0.0  # how far apart the two may read with no measurable difference (a fraction)
     threads: tuple[int | None, int | None] = (None, None)  # reference's, machine's
     only_reference: tuple[Setting, ...] = field(default_factory=tuple)  # measured by the reference alone
 
@@ -50,21 +53,22 @@ def comparisons(cases: Sequence[Case], ranked: Sequence[str],
     `ranked` is the machines' order in the answer (fastest first); per model the first ranked
     machine with valid epochs is the reference.
     """
-    epochs: dict[tuple[str | None, str], dict[Setting, Case]] = {}
+    epochs: dict[tuple[str | None, str, str], dict[Setting, Case]] = {}
     for case in cases:
         if case.group == "epoch" and not case.invalid:
-            grid = epochs.setdefault((case.config.model, case.config.machine), {})
+            kind = "cuda" if case.config.cuda else "cpu"
+            grid = epochs.setdefault((case.config.model, kind, case.config.machine), {})
             setting = _setting(case)
             if setting not in grid or case.images_per_sec > grid[setting].images_per_sec:
                 grid[setting] = case
     found = []
-    for model in dict.fromkeys(model for model, _ in epochs):
-        machines = [machine for machine in ranked if (model, machine) in epochs]
+    for model, kind in dict.fromkeys((model, kind) for model, kind, _ in epochs):
+        machines = [machine for machine in ranked if (model, kind, machine) in epochs]
         if len(machines) < 2:
             continue
-        reference, ref_grid = machines[0], epochs[(model, machines[0])]
+        reference, ref_grid = machines[0], epochs[(model, kind, machines[0])]
         for machine in machines[1:]:
-            grid = epochs[(model, machine)]
+            grid = epochs[(model, kind, machine)]
             threads = (_threads(ref_grid), _threads(grid))
             if set(grid) == set(ref_grid) and threads[0] == threads[1]:
                 continue  # same grid, same threads: the answer table already compares like for like
@@ -74,12 +78,19 @@ def comparisons(cases: Sequence[Case], ranked: Sequence[str],
             if shared:
                 logs = [math.log(ref_grid[s].images_per_sec / grid[s].images_per_sec) for s in shared]
                 ratio = math.exp(sum(logs) / len(logs))
-                spreads = [case.rounds_spread for s in shared for case in (ref_grid[s], grid[s])
-                           if case.rounds_spread is not None]
-                spread = max(spreads) if spreads else thresholds.same_speed
-            found.append(Comparison(model, reference, machine, best_ratio, shared, ratio, spread, threads,
+                spread = max(_reach(ref_grid[s]) + _reach(grid[s]) for s in shared) or thresholds.same_speed
+            found.append(Comparison(model, kind, reference, machine, best_ratio, shared, ratio, spread, threads,
                                     tuple(sorted(set(ref_grid) - set(grid), key=str))))
     return found
+
+
+def _reach(case: Case) -> float:
+    """How far another run may read the case from its figure, a fraction: its interval's wider
+    side, else (older files) half its rounds' spread."""
+    if case.interval is not None:
+        low, high = case.interval
+        return max(case.images_per_sec / low - 1, high / case.images_per_sec - 1) if low > 0 else 0.0
+    return (case.rounds_spread or 0.0) / 2
 
 
 def _threads(grid: dict[Setting, Case]) -> int | None:

@@ -413,9 +413,10 @@ def plateau(found: WorkerPlateau, best: Case, thresholds: VerdictThresholds = TH
 
 def comparison(found: Comparison) -> str:
     """'At the settings both measured, a and b are within 3% ...'."""
-    model = f" ({found.model})" if found.model else ""
-    text = (f"{found.reference}'s best measured epoch{model} is {show.times(found.best_ratio)} {found.machine}'s, "
-            "but they were measured on different grids")
+    model = f" of {found.model}" if found.model else ""
+    device = "GPU" if found.device == "cuda" else "CPU"
+    text = (f"On the {device} device: {found.reference}'s best measured epoch{model} is "
+            f"{show.times(found.best_ratio)} {found.machine}'s, but they were measured on different grids")
     threads = found.threads
     if threads[0] != threads[1] and None not in threads:
         text += f" and with different torch thread counts ({threads[0]} against {threads[1]})"
@@ -426,7 +427,7 @@ def comparison(found: Comparison) -> str:
     text += f". At the {show.plural(len(found.shared), 'setting')} both measured ({settings}{more}), "
     difference = abs(found.shared_ratio - 1)
     if found.within_spread:
-        text += (f"they are within {show.fraction(max(difference, 0.001))} of each other, inside the rounds' spread "
+        text += (f"they are within {show.fraction(max(difference, 0.001))} of each other, inside their intervals "
                  f"({show.fraction(found.spread)}): no measurable difference.")
     elif found.shared_ratio >= 1:
         text += f"{found.reference} is {show.times(found.shared_ratio)} {found.machine}."
