@@ -153,5 +153,6 @@ def test_a_full_disk_leaves_the_old_report_whole_and_no_partial_file(tmp_path, m
         cli.write_whole(output, "<html>" + "x" * 100_000 + "</html>")
     assert output.read_text(encoding="utf-8") == "<html>the old report</html>"
     assert [path.name for path in tmp_path.iterdir()] == ["report.html"]
+    monkeypatch.undo()
     cli.write_whole(output, "<html>new</html>")  # and without the fault, it is replaced
     assert output.read_text(encoding="utf-8") == "<html>new</html>"
