@@ -168,3 +168,55 @@ def overlap(first: Sequence[float] | None, second: Sequence[float] | None) -> bo
     if not first or not second:
         return True
     return first[0] <= second[1] and second[0] <= first[1]
+
+
+@dataclass(frozen=True)
+class TimeToTarget:
+    """A converge case's answer over its seeds (from extra_info["seeds"]).
+
+    `seconds`: the median training seconds to the target over the seeds that reached it, with
+    `seconds_low`/`seconds_high` their range (one seed: the same value); the other figures are
+    medians over the same seeds; `reached`/`seeds`: how many seeds reached it, of how many.
+    `best_accuracy`: the best evaluation accuracy any seed reached (what a run that missed got).
+    """
+
+    seeds: int
+    reached: int
+    seconds: float | None
+    seconds_low: float | None
+    seconds_high: float | None
+    eval_seconds: float | None
+    epochs: float | None
+    images: float | None
+    steps: float | None
+    energy_j: float | None
+    best_accuracy: float | None
+
+    @property
+    def share_reached(self) -> float:
+        return self.reached / self.seeds if self.seeds else 0.0
+
+
+def time_to_target(seeds: Sequence[dict]) -> TimeToTarget:
+    """The median time to target, its range and the share of seeds that reached it."""
+    reached = [run for run in seeds if run.get("reached") and run.get("seconds_to_target") is not None]
+
+    def middle(key: str) -> float | None:
+        values = [run[key] for run in reached if run.get(key) is not None]
+        return median(values) if values else None
+
+    seconds = [run["seconds_to_target"] for run in reached]
+    accuracies = [run["best_accuracy"] for run in seeds if run.get("best_accuracy") is not None]
+    return TimeToTarget(
+        seeds=len(seeds), reached=len(reached), seconds=median(seconds) if seconds else None,
+        seconds_low=min(seconds) if seconds else None, seconds_high=max(seconds) if seconds else None,
+        eval_seconds=middle("eval_seconds_to_target"), epochs=middle("epochs_to_target"),
+        images=middle("images_to_target"), steps=middle("steps_to_target"), energy_j=middle("energy_j_to_target"),
+        best_accuracy=max(accuracies) if accuracies else None)
+
+
+def cost(seconds: float | None, price_per_hour: float | None) -> float | None:
+    """What `seconds` of a machine cost at `price_per_hour`."""
+    if seconds is None or price_per_hour is None:
+        return None
+    return seconds / 3600.0 * price_per_hour

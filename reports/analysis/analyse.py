@@ -15,12 +15,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bench.contract import derive
 from reports.analysis.advice import Recommendation, recommendations
 from reports.analysis.compile_payoff import CompilePayoff, payoffs
 from reports.analysis.costs import Cost, costs, machine_prices
 from reports.analysis.like_for_like import Comparison, comparisons
 from reports.analysis.machine_trust import MachineTrust, machine_trust
 from reports.analysis.scaling import ScalingPoint
+from reports.analysis.to_target import TargetAnswer
+from reports.analysis.to_target import answers as to_target_answers
 from reports.analysis.verdicts import THRESHOLDS, Verdict, VerdictThresholds, verdicts
 from reports.reading.cases import Case, worst_trust
 
@@ -59,6 +62,7 @@ class Analysis:
     notes: list[str] = field(default_factory=list)
     scaling: list[ScalingPoint] = field(default_factory=list)  # the ddp cases, apart from the rest
     compile_payoffs: list[CompilePayoff] = field(default_factory=list)
+    to_target: list[TargetAnswer] = field(default_factory=list)  # time to the target accuracy, where trained
 
     def machines(self) -> list[str]:
         """Machines in the answer's order."""
@@ -97,13 +101,20 @@ def analyse(cases: Sequence[Case], run_prices: dict[str, float] | None = None,
         return (0, value)
 
     ranked = sorted(found_recs, key=order)
-    answers, rank = [], 0
+    answers, rank, opener, position = [], 0, None, 0
     for rec in ranked:
         if rec.best is not None:
-            rank += 1
+            position += 1
+            # A best whose interval overlaps the one that opened the rank shares it: no measurable
+            # difference between them (their epoch seconds scale as the inverse of images/s).
+            if opener is None or not derive.overlap(opener.interval, rec.best.interval):
+                opener, rank = rec.best, position
         answers.append(Answer(rank if rec.best is not None else None, rec,
                               cost_of.get(rec.best.config) if rec.best else None, trust[rec.where[0]]))
     order_of_machines = list(dict.fromkeys(a.recommendation.where[0] for a in answers if a.rank))
+    prices = {machine: price for machine, (price, _) in machine_prices(run_prices or {}, file_prices).items()}
+    best_epochs = {rec.where: rec.best for rec in found_recs if rec.best is not None}
     return Analysis(cases, found_verdicts, found_recs, found_costs, trust, answers,
                     comparisons(eager, order_of_machines, thresholds), ranked_by, currency,
-                    scaling=list(scaling), compile_payoffs=payoffs(cases))
+                    scaling=list(scaling), compile_payoffs=payoffs(cases),
+                    to_target=to_target_answers(cases, best_epochs, prices))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bench.contract import derive
 from reports.analysis.advice import Recommendation
 from reports.reading.cases import Config
 
@@ -28,7 +29,7 @@ class Cost:
 
     @property
     def cost_per_epoch(self) -> float | None:
-        return None if self.price_per_hour is None else self.price_per_hour / 3600 * self.seconds
+        return derive.cost(self.seconds, self.price_per_hour)
 
 
 def machine_prices(run_prices: dict[str, float], file_prices: dict[str, float] | None) -> dict[str, tuple[float, str]]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from bench.contract import Reason, vocab
+from bench.contract import Reason, derive, vocab
 from reports.reading.tidy import PHASE_NAMES
 
 TRUST_ORDER = {level: rank for rank, level in enumerate(vocab.TRUST_LEVELS)}  # best to worst
@@ -79,6 +79,15 @@ class Case:
     recompiles: int | None = None  # compiled cases: compiles inside the timed rounds
     trust: str | None = None  # ok, noisy, invalid; None where the file predates the assessment
     trust_reasons: tuple[Reason, ...] = field(default_factory=tuple)  # records: bench.contract.Reason
+    # Converge cases: the answer over the seeds (bench.contract.derive.time_to_target), the target,
+    # the learning rate with its warm-up and rule, and each seed's (training seconds, accuracy) curve.
+    to_target: derive.TimeToTarget | None = None
+    target_accuracy: float | None = None
+    lr: float | None = None
+    warmup_steps: int | None = None
+    lr_rule: str | None = None
+    curves: tuple[tuple[tuple[float, float], ...], ...] = ()
+    data_source: str | None = None
     # Epochs: where the time went, (phase, share of the timed rounds) pairs; () in older files.
     phase_shares: tuple[tuple[str, float], ...] = ()
     device_idle_share: float | None = None  # CUDA: the device idle between steps, a share
@@ -169,8 +178,25 @@ def cases(frame: pd.DataFrame) -> list[Case]:
             recompiles=_int(row.recompiles), trust=_str(row.trust_level),
             trust_reasons=tuple(row.trust_reasons) if isinstance(row.trust_reasons, tuple) else (),
             phase_shares=_phase_shares(row), device_idle_share=_float(row.device_idle_share),
+            **_converge(row),
         ))
     return found
+
+
+def _converge(row) -> dict:
+    """A converge case's fields (nothing for other groups)."""
+    if row.group != vocab.CONVERGE or not _int(row.seeds):
+        return {}
+    answer = derive.TimeToTarget(
+        seeds=_int(row.seeds), reached=_int(row.seeds_reached) or 0, seconds=_float(row.time_to_target_s),
+        seconds_low=_float(row.time_to_target_low_s), seconds_high=_float(row.time_to_target_high_s),
+        eval_seconds=_float(row.eval_seconds_to_target), epochs=_float(row.epochs_to_target),
+        images=_float(row.images_to_target), steps=_float(row.steps_to_target),
+        energy_j=_float(row.energy_j_to_target), best_accuracy=_float(row.best_accuracy))
+    curves = row.curves if isinstance(row.curves, tuple) else ()
+    return {"to_target": answer, "target_accuracy": _float(row.target_accuracy), "lr": _float(row.lr),
+            "warmup_steps": _int(row.warmup_steps), "lr_rule": _str(row.lr_rule), "curves": curves,
+            "data_source": _str(row.data_source)}
 
 
 def _interval(row) -> tuple[float, float] | None:

@@ -46,7 +46,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.contract import Case, Ddp, Epoch, Loader, Machine, Reason, TrainStep, derive, vocab
+from bench.contract import Case, Converge, Ddp, Epoch, Loader, Machine, Reason, TrainStep, derive, vocab
 from bench.contract import Trust as TrustKeys
 from reports.reading.load import Record
 
@@ -73,6 +73,12 @@ GPM_METRICS = vocab.GPM_METRICS  # percent over the timed rounds: bench/sampling
 DDP_COLUMNS = (Ddp.scaling, Ddp.world_size, Ddp.nnodes, Ddp.backend, Ddp.rank_images_per_sec, Ddp.scaling_efficiency,
                Ddp.baseline_images_per_sec, Ddp.straggler_ratio, Ddp.allreduce_share)
 UTILIZATION_STATS = ("mean", "p95", "max")
+# A converge case's answer over its seeds (bench.contract.derive.time_to_target), its settings and
+# its curves (a tuple of seeds, each a tuple of (training seconds, accuracy) points).
+CONVERGE_COLUMNS = ("target_accuracy", "lr", "warmup_steps", "lr_rule", "seeds", "seeds_reached",
+                    "time_to_target_s", "time_to_target_low_s", "time_to_target_high_s", "eval_seconds_to_target",
+                    "epochs_to_target", "images_to_target", "steps_to_target", "energy_j_to_target", "best_accuracy",
+                    "curves")
 # Where an epoch's time went (bench/phases.py), as shares of the timed rounds.
 PHASE_NAMES = vocab.PHASE_SHARES
 TRUST_LEVELS = vocab.TRUST_LEVELS  # best to worst; None: not assessed (older files)
@@ -95,6 +101,7 @@ TIDY_COLUMNS = (
     *(f"{metric}_{stat}" for metric in UTILIZATION_METRICS for stat in UTILIZATION_STATS),
     "speedup_vs_cpu", *GPM_METRICS, "gpm_reason", *DDP_COLUMNS,
     *(f"phase_{name}_share" for name in PHASE_NAMES), "device_idle_share", "trace_file", "trace_top_ops",
+    *CONVERGE_COLUMNS,
 )
 
 # extra_info entries copied as they are (numbers).
@@ -232,6 +239,8 @@ def _row(record: Record) -> dict:
         row[metric] = value if isinstance(value, int | float) else row.get(f"gpu_{metric}_mean")
     if reading and not reading.get("supported"):
         row["gpm_reason"] = reading.get("reason") or "GPM not recorded"
+    if group == vocab.CONVERGE:
+        _converge(row, info)
     if group == DDP_GROUP:
         for key in (Ddp.nnodes, Ddp.backend, Ddp.scaling_efficiency, Ddp.baseline_images_per_sec,
                     Ddp.straggler_ratio, Ddp.allreduce_share):
@@ -241,6 +250,21 @@ def _row(record: Record) -> dict:
         rates = info.get(Ddp.rank_images_per_sec)
         row["rank_images_per_sec"] = tuple(float(rate) for rate in rates) if isinstance(rates, list) else ()
     return row
+
+
+def _converge(row: dict, info: dict) -> None:
+    """A converge case's columns: its settings, and its answer over its seeds."""
+    for key in (Converge.target_accuracy, Converge.lr, Converge.warmup_steps, Converge.lr_rule):
+        row[key] = info.get(key)
+    seeds = [run for run in info.get(Converge.seeds) or [] if isinstance(run, dict)]
+    answer = derive.time_to_target(seeds)
+    row.update(seeds=answer.seeds, seeds_reached=answer.reached, time_to_target_s=answer.seconds,
+               time_to_target_low_s=answer.seconds_low, time_to_target_high_s=answer.seconds_high,
+               eval_seconds_to_target=answer.eval_seconds, epochs_to_target=answer.epochs,
+               images_to_target=answer.images, steps_to_target=answer.steps, energy_j_to_target=answer.energy_j,
+               best_accuracy=answer.best_accuracy)
+    row["curves"] = tuple(tuple((point.get("train_seconds"), point.get("accuracy")) for point in run.get("curve") or ())
+                          for run in seeds)
 
 
 def _gpm_reading(gpm: object, device: str | None) -> dict:
@@ -277,8 +301,8 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
     text = {"machine", "file", "run_started", "group", "name", "fullname", "param", "params", "device",
             "interval_basis", "device_kind", "device_name", "model", "loader", "transform", "compile",
             "cpu_brand", "gpu_name", "data_source", "profile", "preset", "throttle_reasons", "trust_level",
-            "gpm_reason", "scaling", "backend", "trace_file"}
-    objects = {"trust_reasons", "rank_images_per_sec", "trace_top_ops"}
+            "gpm_reason", "scaling", "backend", "trace_file", "lr_rule"}
+    objects = {"trust_reasons", "rank_images_per_sec", "trace_top_ops", "curves"}
     flags = {*BOOLEAN_AXES, "full_epoch_projected"}
     for column in frame.columns:
         if column in objects:
