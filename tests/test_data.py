@@ -6,10 +6,14 @@ from torchvision.datasets import CIFAR10
 
 from bench import data
 from bench.data import (
+    HARD_SPEC,
     ArrayCIFAR10,
     DataError,
+    HardSpec,
     Split,
     batch_transform,
+    easy_synthetic_cifar10,
+    hard_synthetic_cifar10,
     load_cifar10,
     make_loader,
     pil_transform,
@@ -40,16 +44,73 @@ def test_synthetic_cifar10_has_cifar10s_shape(cifar):
 
 
 def test_synthetic_cifar10_is_deterministic_for_a_seed_and_built_once(cifar):
-    assert synthetic_cifar10(0) is cifar  # cached: built once per process
-    synthetic_cifar10.cache_clear()
-    try:
-        again = synthetic_cifar10(0)
-        assert np.array_equal(again.train.images, cifar.train.images)
-        assert np.array_equal(again.test.labels, cifar.test.labels)
-        other = synthetic_cifar10(1)
-        assert not np.array_equal(other.train.images[:100], cifar.train.images[:100])
-    finally:
-        synthetic_cifar10.cache_clear()
+    # Cached: built once per process, however the arguments are spelled.
+    assert synthetic_cifar10(0) is cifar
+    assert synthetic_cifar10(seed=0, difficulty="easy") is cifar
+    again = easy_synthetic_cifar10(0)  # built afresh
+    assert np.array_equal(again.train.images, cifar.train.images)
+    assert np.array_equal(again.test.labels, cifar.test.labels)
+    other = easy_synthetic_cifar10(1)
+    assert not np.array_equal(other.train.images[:100], cifar.train.images[:100])
+
+
+@pytest.fixture(scope="module")
+def hard():
+    return synthetic_cifar10(0, "hard")
+
+
+def test_both_difficulties_are_available_and_say_which_they_are(cifar, hard):
+    assert cifar.source == "synthetic"
+    assert hard.source == "synthetic-hard"
+    assert synthetic_cifar10(0, difficulty="hard") is hard
+    with pytest.raises(ValueError, match="choose one of: easy, hard"):
+        synthetic_cifar10(0, "medium")
+
+
+def test_hard_synthetic_cifar10_has_cifar10s_shape(hard):
+    for split, count in ((hard.train, 50_000), (hard.test, 10_000)):
+        assert split.images.shape == (count, 32, 32, 3)
+        assert split.images.dtype == np.uint8
+        assert split.images.flags.c_contiguous
+        assert split.labels.shape == (count,)
+        assert split.labels.dtype == np.int64
+        assert set(np.unique(split.labels)) == set(range(10))
+    # Grey levels spread over the byte around its middle, as photos do; nothing wrapped to 0.
+    assert 110 < hard.train.images.mean() < 145
+    assert hard.train.images.std() > 25
+
+
+def test_hard_synthetic_cifar10_is_deterministic_for_a_seed():
+    first = hard_synthetic_cifar10(3, train_images=2_000, test_images=500)
+    again = hard_synthetic_cifar10(3, train_images=2_000, test_images=500)
+    other = hard_synthetic_cifar10(4, train_images=2_000, test_images=500)
+    for split in ("train", "test"):
+        assert np.array_equal(getattr(again, split).images, getattr(first, split).images)
+        assert np.array_equal(getattr(again, split).labels, getattr(first, split).labels)
+    assert not np.array_equal(other.train.images, first.train.images)
+
+
+def test_hard_labels_are_balanced_classes_with_the_specs_label_noise():
+    """Label noise draws from its own stream: the same images, with and without it."""
+    noisy = hard_synthetic_cifar10(0, HARD_SPEC, train_images=20_000, test_images=5_000)
+    clean = hard_synthetic_cifar10(0, HardSpec(label_noise=0.0), train_images=20_000, test_images=5_000)
+    for split, count in (("train", 20_000), ("test", 5_000)):
+        true, observed = getattr(clean, split), getattr(noisy, split)
+        assert np.array_equal(true.images, observed.images)
+        assert np.bincount(true.labels).tolist() == [count // 10] * 10  # exactly balanced, as CIFAR-10
+        relabelled = true.labels != observed.labels
+        # 0.3 of the labels name another class: 4.6 standard deviations either side at 20,000.
+        assert abs(relabelled.mean() - HARD_SPEC.label_noise) < 0.015 * (20_000 / count) ** 0.5
+        # Symmetric noise: every class stays near a tenth.
+        assert np.all(np.abs(np.bincount(observed.labels) / count - 0.1) < 0.01 * (20_000 / count) ** 0.5)
+    assert HARD_SPEC.label_noise == 0.3
+
+
+def test_hard_spec_rejects_what_it_cannot_build():
+    with pytest.raises(ValueError, match="even"):
+        HardSpec(shift_pixels=3)
+    with pytest.raises(ValueError, match="label_noise"):
+        HardSpec(label_noise=0.95)
 
 
 def test_one_tutorial_epoch_on_synthetic_data_scores_far_above_chance(cifar):

@@ -9,24 +9,35 @@ thing. The three input pipelines of the `loader` axis are built here:
 - `device`: the data set resident on the accelerator, batches cut and augmented there.
 
 Modules, one job each: `splits` (`Split`, `Cifar10`, the data set's sizes), `synthetic` (the
-embedded stand-in), `real` (torchvision's files, `DataError`, and `load_cifar10`, which picks
-one of the two), `transforms` (per-sample and batched), `pipelines` (the `loader` axis and
-`make_loader`).
+embedded stand-ins, easy or hard), `real` (torchvision's files, `DataError`, and `load_cifar10`,
+which picks one of the two), `transforms` (per-sample and batched), `pipelines` (the `loader`
+axis and `make_loader`).
 """
 
 from bench.data.pipelines import LOADERS, ArrayCIFAR10, DeviceBatches, TensorBatches, make_loader
 from bench.data.real import DATA_DIR_ENV, DataError, load_cifar10, real_cifar10, resolve_data_dir
 from bench.data.splits import IMAGE_SHAPE_HWC, NUM_CLASSES, TEST_IMAGES, TRAIN_IMAGES, Cifar10, Split
-from bench.data.synthetic import synthetic_cifar10
+from bench.data.synthetic import (
+    DIFFICULTIES,
+    HARD_SPEC,
+    SYNTHETIC_SOURCES,
+    HardSpec,
+    easy_synthetic_cifar10,
+    hard_synthetic_cifar10,
+    synthetic_cifar10,
+)
 from bench.data.transforms import MEAN, STD, TRANSFORMS, batch_transform, pil_transform, random_crop_flip, to_nchw_uint8
 
 __all__ = [
     "DATA_DIR_ENV",
+    "DIFFICULTIES",
+    "HARD_SPEC",
     "IMAGE_SHAPE_HWC",
     "LOADERS",
     "MEAN",
     "NUM_CLASSES",
     "STD",
+    "SYNTHETIC_SOURCES",
     "TEST_IMAGES",
     "TRAIN_IMAGES",
     "TRANSFORMS",
@@ -34,9 +45,12 @@ __all__ = [
     "Cifar10",
     "DataError",
     "DeviceBatches",
+    "HardSpec",
     "Split",
     "TensorBatches",
     "batch_transform",
+    "easy_synthetic_cifar10",
+    "hard_synthetic_cifar10",
     "load_cifar10",
     "make_loader",
     "pil_transform",
