@@ -230,7 +230,7 @@ def test_a_plain_run_collects_no_benchmark_case(project):
     (["--bench-sweep", "huge"], "*--bench-sweep: 'huge' is not one of: auto, smoke, quick, standard, full*"),
     (["--bench-models", "vgg"], "*--bench-models: 'vgg' is not one of: tutorial, resnet18*"),
     (["--bench-sample-interval", "0"], "*--bench-sample-interval: 0.0 must be a positive number*"),
-    (["--bench-threads", "0"], "*--bench-threads: 0 must be at least 1*"),
+    (["--bench-threads", "0"], "*--bench-threads: thread counts must be at least 1*"),
     (["--bench-compile", "jit"], "*--bench-compile: 'jit' is not one of: eager, default, max-autotune*"),
 ])
 def test_invalid_options_are_usage_errors(project, option, message):
