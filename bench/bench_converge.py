@@ -75,12 +75,13 @@ def bench_converge(benchmark, sweep, model, device, loader, transform, batch_siz
         eval_batches = make_loader(type(test)(test.images[:eval_images], test.labels[:eval_images]), loader,
                                    "tutorial", max(batch_size, EVAL_BATCH_SIZE), num_workers=num_workers,
                                    pin_memory=pin_memory, shuffle=False, device=device)
-        max_epochs = 1 if benchmark.disabled else grid.converge_max_epochs  # a smoke run: one epoch
+        max_epochs = 1 if benchmark.disabled else grid.converge_max_epochs
+        smoke_images = 2 * batch_size if benchmark.disabled else None  # a smoke run: two batches, once
         gpu_indices = [device.index or 0] if device.type == "cuda" else []
         with Sampler(interval_s=sweep.sample_interval_s, gpu_indices=gpu_indices) as sampler:
             result = train_to_target(net, optimizer, train_batches, eval_batches, device, target, max_epochs,
                                      sweep.converge_seconds or grid.converge_max_seconds, on_step=scheduler.step,
-                                     energy_j=energy_counter(device))
+                                     energy_j=energy_counter(device), max_images=smoke_images)
     losses = [point.train_loss for point in result.curve]
     if not all(map(torch.isfinite, torch.tensor(losses))):
         pytest.fail(f"training loss is not finite: {losses}")

@@ -94,12 +94,13 @@ def train_to_target(net: nn.Module, optimizer: torch.optim.Optimizer, train_batc
                     eval_batches: Iterable, device: torch.device, target_accuracy: float, max_epochs: int,
                     max_seconds: float | None = None, on_step: Callable[[], None] | None = None,
                     energy_j: Callable[[], float | None] | None = None,
-                    clock: Callable[[], float] = time.perf_counter) -> ConvergeResult:
+                    clock: Callable[[], float] = time.perf_counter, max_images: int | None = None) -> ConvergeResult:
     """Train epochs of `train_batches` until `eval_batches`' accuracy reaches `target_accuracy`.
 
     `on_step`: called after every optimizer step (the learning-rate schedule's `step`).
     `max_seconds`: the budget of training and evaluation seconds together; no epoch starts
     after it is spent. `energy_j`: the device's energy counter in joules (None: not counted).
+    `max_images`: stop each epoch after this many images (a smoke run's few batches).
     """
     curve: list[EpochPoint] = []
     train_seconds, images, steps = 0.0, 0, 0
@@ -108,7 +109,8 @@ def train_to_target(net: nn.Module, optimizer: torch.optim.Optimizer, train_batc
     for epoch in range(1, max_epochs + 1):
         synchronize(device)  # host-device sync point: the epoch's clock starts on an idle device
         started = clock()
-        result = train_epoch(net, optimizer, train_batches, device, on_step=on_step)  # ends with .item()
+        result = train_epoch(net, optimizer, train_batches, device, max_images=max_images,
+                             on_step=on_step)  # ends with .item()
         epoch_seconds = clock() - started
         energy = energy_j() if energy_j is not None else None
         eval_started = clock()

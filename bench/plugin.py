@@ -332,8 +332,10 @@ def run_in_order(session, state, order: list) -> None:
         if previous is None or _group(previous) != _group(item) or repeat != passes.get(previous.nodeid):
             state.read_canary(before=item.nodeid)  # at the start, between groups and between repeats
         state.start_run(item.nodeid, repeat)
-        item.config.hook.pytest_runtest_protocol(item=item, nextitem=order[index + 1] if index + 1 < len(order)
-                                                 else None)
+        # The next item, for pytest's teardown of the fixtures it does not share; the same item
+        # again (its next repeat) must be torn down whole first: None tears everything down.
+        following = order[index + 1] if index + 1 < len(order) else None
+        item.config.hook.pytest_runtest_protocol(item=item, nextitem=None if following is item else following)
         previous = item
         if session.shouldfail:
             raise session.Failed(session.shouldfail)

@@ -18,6 +18,7 @@ from torch import nn
 
 from bench.contract import Case, Machine, problems
 from bench.paste import settings_code
+from tests.cifar_files import small_cifar10
 from tests.sweep_project import ROOT
 
 
@@ -64,23 +65,27 @@ def test_the_pasted_code_keeps_the_tutorials_dataloader_arguments_for_workers():
     assert "torch.set_num_threads(8)" in code
 
 
+# Small real-format data (600 images), so that training the winners to the target takes seconds.
 AUTO = ["--benchmark", "--bench-sweep", "auto", "--bench-budget", "60", "--bench-devices", "cpu",
-        "--bench-loaders", "tensor", "--bench-batch-sizes", "16", "--bench-workers", "0", "--bench-epoch-images",
-        "256", "--bench-no-report", "--bench-no-peak", "--bench-no-preflight", "--bench-label", "auto-test",
-        "-p", "no:cacheprovider"]
+        "--bench-loaders", "tensor", "--bench-batch-sizes", "16", "--bench-workers", "0",
+        "--bench-target-accuracy", "0.15", "--bench-no-report", "--bench-no-peak", "--bench-no-preflight",
+        "--bench-label", "auto-test", "-p", "no:cacheprovider"]
 
 
 def test_a_tiny_auto_sweep_writes_its_search_and_answers_with_code(tmp_path):
     results = tmp_path / "results"
     env = {name: value for name, value in os.environ.items() if not name.startswith("CIFARBENCH_")}
-    completed = subprocess.run([sys.executable, "-m", "pytest", *AUTO, "--bench-results", str(results)], cwd=ROOT,
-                               capture_output=True, text=True, timeout=600, check=False, env=env)
+    env.update(small_cifar10(tmp_path / "cifar", train_images=500, test_images=100))
+    completed = subprocess.run([sys.executable, "-m", "pytest", *AUTO, "--bench-data-dir", str(tmp_path / "cifar"),
+                                "--bench-results", str(results)], cwd=ROOT, capture_output=True, text=True,
+                               timeout=600, check=False, env=env)
     assert completed.returncode == 0, completed.stdout[-4000:] + completed.stderr[-2000:]
     out = completed.stdout
     assert "search: rung " in out
     assert "search: stopped (" in out
-    assert "answer: tensor pipeline, batch 16, 0 workers" in out or "answer: pil pipeline, batch 4" in out
-    assert "torch.utils.data.DataLoader(" in out
+    assert "to the target accuracy" in out  # then the winners and the tutorial's settings trained to it
+    # The answer, as code; or, on a machine too busy to measure (every figure invalid), why there is none.
+    assert ("torch.utils.data.DataLoader(" in out) or ("search: no answer" in out and "trust:" in out)
     (path,) = results.glob("auto-test_*.json")
     document = json.loads(path.read_text())
     assert problems(document) == []
@@ -88,10 +93,16 @@ def test_a_tiny_auto_sweep_writes_its_search_and_answers_with_code(tmp_path):
     assert search["stop"]["code"] in ("complete", "budget")
     assert search["trials"]
     assert search["reference_candidate"]["loader"] == "pil"
+    groups = {bench["group"] for bench in document["benchmarks"]}
+    assert "epoch" in groups
     for bench in document["benchmarks"]:
-        assert bench["group"] == "epoch"
-        assert bench["extra_info"][Case.search]["rung"] >= 0
-    tried = {bench["params"]["threads"] for bench in document["benchmarks"] if bench["params"]["loader"] == "tensor"}
+        if bench["group"] == "epoch":
+            assert bench["extra_info"][Case.search]["rung"] >= 0
+        else:
+            assert bench["group"] == "converge"
+            assert bench["extra_info"]["target_accuracy"] == 0.15
+    tried = {bench["params"]["threads"] for bench in document["benchmarks"]
+             if bench["group"] == "epoch" and bench["params"]["loader"] == "tensor"}
     not_tried = [case for case in document["cifarbench"]["cases"] if case["outcome"] == "not tried"]
     assert tried or not_tried  # every configuration is either measured or listed with the reason
     assert all(case["reason"].startswith("not tried by the search") for case in not_tried)

@@ -73,7 +73,7 @@ def test_a_nested_key_and_an_unknown_reason_code_fail_it_too(live_document):
     document["machine_info"]["cifarbench"]["preflight"]["mood"] = "fine"
     document["benchmarks"][0]["extra_info"]["trust"]["reasons"].append({"code": "cosmic_rays", "level": "noisy"})
     found = problems(document)
-    assert any("'mood' is not in the contract" in problem for problem in found)
+    assert any("['mood'] is not in the contract" in problem for problem in found)
     assert any("cosmic_rays" in problem for problem in found)
 
 

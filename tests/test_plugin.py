@@ -36,7 +36,7 @@ def results_file(pytester) -> dict:
 def test_a_tiny_sweep_writes_every_group_with_its_facts(project):
     result = project.runpytest_subprocess(*TINY, "--bench-loaders", "pil,tensor", timeout=300)
     result.assert_outcomes(passed=6)  # loader 2, forward 1, train_step 1, epoch 2
-    result.stdout.fnmatch_lines(["*cases done*", "*cifarbench*", "*epoch:*images/s*", "trust: *",
+    result.stdout.fnmatch_lines(["*runs done*", "*cifarbench*", "*epoch:*images/s*", "trust: *",
                                  "results: *tiny-test_*.json"])
     document = results_file(project)
 
