@@ -6,7 +6,7 @@ doing the numbers. Nothing here computes a finding: the stages before it did.
 
 from __future__ import annotations
 
-from bench.contract import Reason
+from bench.contract import Reason, derive
 from reports.analysis.advice import TUTORIAL_SETTINGS, Recommendation, WorkerPlateau
 from reports.analysis.compile_payoff import CompilePayoff
 from reports.analysis.like_for_like import Comparison
@@ -25,26 +25,10 @@ LEARNED_ACCURACY = 0.2  # below it an epoch's accuracy says nothing about learni
 
 
 def trust_line(trust: MachineTrust) -> str:
-    """'noisy: 3 of 26 cases; other processes used 85% of a core during the rounds.'"""
-    total = trust.cases or sum(trust.counts.values())
-    if trust.level is None:
-        return "not assessed: these results predate the harness's trust check"
-    parts = []
-    if trust.level == "ok":
-        parts.append(f"all {total} cases measured on a quiet machine with steady rounds")
-    else:
-        counted = [f"{trust.counts[level]} {level}" for level in ("invalid", "noisy") if trust.counts.get(level)]
-        parts.append(f"{show.joined(counted)} of {total} cases")
-    if trust.epochs_all_invalid:
-        parts.append("every epoch is invalid, so this machine is not ranked")
-    line = f"{trust.level}: {'; '.join(parts)}"
-    reasons = [reason_clause(group.worst) + (f" (the worst of {group.cases} cases)" if group.cases > 1 else "")
-               for group in trust.reasons]
-    if trust.preflight:
-        reasons.insert(0, trust.preflight)
-    if reasons:
-        line += ". " + " ".join(_sentence(_cased(reason)) for reason in reasons)
-    return line
+    """'noisy: 3 of 26 cases. Other processes used 85% of a core during the rounds.'"""
+    line = trust_headline(trust)
+    reasons = trust_reasons(trust) if trust.level is not None else []
+    return f"{line}. {' '.join(reasons)}" if reasons else line
 
 
 def _cased(text: str) -> str:
@@ -52,13 +36,37 @@ def _cased(text: str) -> str:
 
 
 def noise_line(trust: MachineTrust) -> str:
-    """'run to run, a case's figure moved about ±9% here (its repeats' spread, 14 cases)'."""
+    """'run-to-run noise ±9%: one sd of a case's figure across its repeats, pooled over the run'."""
     if trust.repeat_noise is None:
-        return ("run-to-run noise not measured: each case ran once (--bench-repeats 2 or more measures it); "
-                "its intervals cover its rounds only")
-    return (f"run to run, a case's figure moved about \u00b1{show.fraction(trust.repeat_noise)} here "
-            "(one standard deviation of its repeats, pooled over the cases); a difference inside the intervals "
-            "is no measurable difference")
+        return ("run-to-run noise not measured: each case ran once (--bench-repeats 2 measures it), so its "
+                "interval covers its own rounds only")
+    return (f"run-to-run noise \u00b1{show.fraction(trust.repeat_noise)}: one standard deviation of a case's "
+            "figure across its repeats, pooled over the run; a difference inside the intervals is no measurable "
+            "difference")
+
+
+def trust_headline(trust: MachineTrust) -> str:
+    """The first words of a machine's trust: 'noisy: 7 noisy of 29 cases'."""
+    total = trust.cases or sum(trust.counts.values())
+    if trust.level is None:
+        return "not assessed: these results predate the harness's trust check"
+    if trust.level == "ok":
+        return f"ok: all {total} cases measured on a quiet machine with steady rounds"
+    counted = [f"{trust.counts[level]} {level}" for level in ("invalid", "noisy") if trust.counts.get(level)]
+    line = f"{trust.level}: {show.joined(counted)} of {total} cases"
+    if trust.epochs_all_invalid:
+        line += "; every epoch is invalid, so this machine is not ranked"
+    return line
+
+
+def trust_reasons(trust: MachineTrust) -> list[str]:
+    """Each kind of reason once, as a sentence, the most frequent first; the preflight's message last."""
+    found = [_sentence(_cased(reason_clause(group.worst)
+                              + (f" (the worst of {group.cases} cases)" if group.cases > 1 else "")))
+             for group in trust.reasons]
+    if trust.preflight:
+        found.append(_sentence(_cased(trust.preflight)))
+    return found
 
 
 def reason_clause(reason: Reason) -> str:
@@ -121,31 +129,58 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+MEASUREMENT_PROBLEM = ("measurement problem: the epoch read faster than its train-step ceiling, which it cannot "
+                       "be (the ceiling and the epoch were measured at different machine speeds); measure again")
+
+
+def above_ceiling(verdict: Verdict, thresholds: VerdictThresholds = THRESHOLDS) -> str | None:
+    """Where the epoch read above its step ceiling: 'at' (inside the intervals: no measurable
+    difference) or 'problem' (beyond them: a measurement problem, never a result); None below it."""
+    fraction = verdict.fraction_of_ceiling
+    if fraction is None or fraction <= 1:
+        return None
+    epoch, step = verdict.epoch.interval, verdict.step.interval if verdict.step else None
+    if epoch is not None and step is not None:
+        return "at" if derive.overlap(epoch, step) else "problem"
+    return "at" if fraction <= thresholds.ceiling_disagreement else "problem"
+
+
+def of_ceiling(verdict: Verdict, thresholds: VerdictThresholds = THRESHOLDS) -> str:
+    """'82% of ceiling', 'at its ceiling' or the measurement problem: never a share above 100%."""
+    above = above_ceiling(verdict, thresholds)
+    if above == "problem":
+        return MEASUREMENT_PROBLEM
+    if above == "at":
+        return "at its ceiling (no measurable difference)"
+    fraction = verdict.fraction_of_ceiling
+    return f"{show.fraction(fraction)} of ceiling" if fraction is not None else ""
+
+
 def limit(verdict: Verdict | None, thresholds: VerdictThresholds = THRESHOLDS) -> str:
     """What limits a configuration and how close: 'compute, 82% of ceiling'."""
     if verdict is None:
         return "not judged"
     if verdict.verdict is None:
         return "not judged: invalid measurement"
-    fraction = verdict.fraction_of_ceiling
     if verdict.verdict == "unknown":
         return "unknown: " + unknown_reason(verdict)
+    reached = of_ceiling(verdict, thresholds)
+    joiner = "; " if above_ceiling(verdict, thresholds) == "problem" else ", "
+    reached = f"{joiner}{reached}" if reached else ""
     if verdict.source == "phases":
         wait = waiting(verdict.epoch)
         if verdict.verdict == "input-bound":
             return f"input: {wait}"
         if verdict.verdict == "launch-bound":
             return f"kernel launches: {launching(verdict.epoch)}"
-        reached = f", {show.fraction(fraction)} of ceiling" if fraction is not None else ""
         if verdict.verdict == "compute-bound":
             return f"compute{reached}"
         return f"input and compute together{reached}; {wait}"
     if verdict.verdict == "input-bound":
-        return (f"input: the loader serves {show.rate_unit(verdict.loader_speed)}, "
-                f"{show.fraction(fraction)} of the step ceiling reached")
+        return f"input: the loader serves {show.rate_unit(verdict.loader_speed)}{reached.replace('ceiling', 'the step ceiling')}"
     if verdict.verdict == "compute-bound":
-        return f"compute, {show.fraction(fraction)} of ceiling"
-    return f"input and compute together, {show.fraction(fraction)} of ceiling"
+        return f"compute{reached}"
+    return f"input and compute together{reached}"
 
 
 def launching(epoch: Case) -> str:
@@ -177,8 +212,9 @@ def unknown_reason(verdict: Verdict) -> str:
         return show.joined([names[name] for name in verdict.missing])
     if "outran" in verdict.reasons and verdict.outran:
         name, ratio = verdict.outran
-        return (f"the epoch ran {show.times(ratio)} faster than its {name} ceiling, which it cannot do: that "
-                "ceiling was mismeasured (another busy process, throttling?); measure again")
+        return (f"a measurement problem: the epoch ran {show.times(ratio)} faster than its {name} ceiling, which it "
+                "cannot: the two were measured at different machine speeds (another busy process, throttling); "
+                "measure again")
     if "unexplained" in verdict.reasons:
         return (f"even one after the other, serving and stepping explain only {show.fraction(verdict.explained)} "
                 "of the epoch's time: something not measured dominates (other processes, copies, per-step "
@@ -187,27 +223,39 @@ def unknown_reason(verdict: Verdict) -> str:
 
 
 def evidence(verdict: Verdict, thresholds: VerdictThresholds = THRESHOLDS) -> str:
-    """The numbers behind a verdict, for the verdicts table."""
+    """The numbers behind a verdict, in one text."""
+    if verdict.verdict is None:
+        return " ".join(evidence_facts(verdict, thresholds))
+    return "; ".join(evidence_facts(verdict, thresholds))
+
+
+def evidence_facts(verdict: Verdict, thresholds: VerdictThresholds = THRESHOLDS, numbers: bool = True) -> list[str]:
+    """The evidence behind a verdict as short facts; `numbers=False` leaves out those a table shows in
+    its own columns (the in-epoch split, the ceilings' and the epoch's images/s)."""
     epoch = verdict.epoch
     if verdict.verdict is None:
-        return "Not judged: the epoch's measurement is invalid. " + " ".join(
-            _sentence(_cased(reason_clause(reason))) for reason in epoch.trust_reasons)
+        return ["Not judged: the epoch's measurement is invalid.",
+                *(_sentence(_cased(reason_clause(reason))) for reason in epoch.trust_reasons)]
     batch = verdict.config.batch_size
     parts = []
-    if verdict.source == "phases":
+    if verdict.source == "phases" and numbers:
         parts.append(f"in the epoch: {split(epoch)}")
     if epoch.gpu_util_pct_mean is not None and verdict.config.cuda:
         parts.append(gpu_activity(epoch, thresholds))
-    if verdict.loader and verdict.step:
+    if numbers and verdict.loader and verdict.step:
         parts.append(f"loader {show.rate_unit(verdict.loader_speed)} against a {show.rate_unit(verdict.step_speed)} "
                      f"step ceiling at batch {batch}")
-    elif verdict.step:
+    elif numbers and verdict.step:
         parts.append(f"step ceiling {show.rate_unit(verdict.step_speed)} at batch {batch}")
-    fraction = verdict.fraction_of_ceiling
-    reached = f", {show.fraction(fraction)} of the step ceiling" if fraction is not None else ""
-    parts.append(f"epoch {show.rate_unit(epoch.images_per_sec)}{reached}")
-    if fraction is not None and thresholds.ceiling_disagreement < fraction <= thresholds.ceiling_unreliable:
-        parts.append("the epoch outran its step ceiling, so the ceiling is approximate")
+    above = above_ceiling(verdict, thresholds)
+    if numbers:
+        reached = (f", {show.fraction(verdict.fraction_of_ceiling)} of the step ceiling"
+                   if verdict.fraction_of_ceiling is not None and above is None else "")
+        parts.append(f"epoch {show.rate_unit(epoch.images_per_sec)}{reached}")
+    if above == "at":
+        parts.append("the epoch reads at its step ceiling, inside their intervals: no measurable difference")
+    elif above == "problem" and verdict.verdict != "unknown":
+        parts.append(MEASUREMENT_PROBLEM)
     if epoch.trust == "noisy":
         parts.append("noisy: " + (show.joined([reason_clause(reason) for reason in epoch.trust_reasons])
                                   if epoch.trust_reasons else
@@ -217,7 +265,7 @@ def evidence(verdict: Verdict, thresholds: VerdictThresholds = THRESHOLDS) -> st
     if verdict.device_input is not None:
         parts.append(f"the device pipeline alone serves {show.rate_unit(verdict.device_input.images_per_sec)}")
     parts += [_reason(code, verdict, thresholds) for code in verdict.reasons]
-    return "; ".join(part for part in parts if part)
+    return [part for part in parts if part]
 
 
 def gpu_activity(case: Case, thresholds: VerdictThresholds = THRESHOLDS) -> str:
