@@ -20,17 +20,26 @@ from reports.analysis.analyse import analyse
 from reports.analysis.scaling import scaling_points
 from reports.page import display as show
 from reports.page import words
+from reports.page.charts.convergence import accuracy_curves
 from reports.page.charts.findings import answer_chart, cost_chart, phases_chart
 from reports.page.charts.scaling import scaling_efficiency
 from reports.page.figures import chart_view, drawn_view, report_charts
 from reports.page.html import render
-from reports.page.parts.answer import answer_notes, answer_table, summaries
+from reports.page.parts.answer import (
+    across_table,
+    answer_notes,
+    answer_table,
+    summaries,
+    target_answers,
+    to_target_table,
+)
 from reports.page.parts.evidence import (
     compile_table,
     costs_table,
     phase_sentences,
     recommendations_table,
     scaling_table,
+    to_target_ranking,
     trace_links,
     verdicts_table,
 )
@@ -76,13 +85,23 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
     all_runs = runs(records)
     notices += run_notices(all_runs, frame)
     timeline_frame = timelines(records, select_timeline_cases(frame))
+    # The answer is by time to target where some configuration reached it; else by epoch time, saying why.
+    by_target = any(answer.fastest is not None for answer in analysis.to_target)
+    epochs = answer_table(analysis, id="throughput" if by_target else "answer") if analysis.answers else None
     return ReportData(
         title=title or "cifarbench report",
         lead=lead(ours, our_machines),
         notices=notices + incomplete(our_machines),
         summaries=summaries(analysis, our_machines),
-        answer=answer_table(analysis) if analysis.answers else None,
+        answer_title=words.answer_title(by_target),
+        answer_lead=(words.to_target_headline(analysis.to_target) if by_target
+                     else words.epoch_headline(analysis.ranked_by, analysis.to_target)),
+        answer=to_target_table(analysis) if by_target else epochs,
+        across=across_table(analysis, our_machines) if by_target else None,
         answer_notes=answer_notes(analysis),
+        curves_chart=drawn_view(accuracy_curves(target_answers(analysis))),
+        to_target=to_target_ranking(analysis),
+        throughput=epochs if by_target else None,
         answer_chart=chart_view(answer_chart(analysis)) if analysis.answers else None,
         comparisons=[words.comparison(found) for found in analysis.comparisons],
         scaling=scaling_table(analysis.scaling) if analysis.scaling else None,

@@ -6,12 +6,13 @@ doing the numbers. Nothing here computes a finding: the stages before it did.
 
 from __future__ import annotations
 
-from bench.contract import Reason, derive
+from bench.contract import Reason, derive, vocab
 from reports.analysis.advice import TUTORIAL_SETTINGS, Recommendation, WorkerPlateau
 from reports.analysis.compile_payoff import CompilePayoff
 from reports.analysis.like_for_like import Comparison
 from reports.analysis.machine_trust import MachineTrust
 from reports.analysis.scaling import ScalingPoint
+from reports.analysis.to_target import TargetAnswer, ToTarget
 from reports.analysis.verdicts import THRESHOLDS, Verdict, VerdictThresholds
 from reports.page import display as show
 from reports.reading.cases import Case
@@ -38,8 +39,8 @@ def _cased(text: str) -> str:
 def noise_line(trust: MachineTrust) -> str:
     """'run-to-run noise ±9%: one sd of a case's figure across its repeats, pooled over the run'."""
     if trust.repeat_noise is None:
-        return ("run-to-run noise not measured: each case ran once (--bench-repeats 2 measures it), so its "
-                "interval covers its own rounds only")
+        return ("run-to-run noise not measured: each case ran once (--bench-repeats 2 measures it); its interval "
+                "covers its own rounds only")
     return (f"run-to-run noise \u00b1{show.fraction(trust.repeat_noise)}: one standard deviation of a case's "
             "figure across its repeats, pooled over the run; a difference inside the intervals is no measurable "
             "difference")
@@ -53,18 +54,24 @@ def trust_headline(trust: MachineTrust) -> str:
     if trust.level == "ok":
         return f"ok: all {total} cases measured on a quiet machine with steady rounds"
     counted = [f"{trust.counts[level]} {level}" for level in ("invalid", "noisy") if trust.counts.get(level)]
-    line = f"{trust.level}: {show.joined(counted)} of {total} cases"
+    line = f"{trust.level}: {show.joined(counted)} of {show.plural(total, 'case')}"
     if trust.epochs_all_invalid:
         line += "; every epoch is invalid, so this machine is not ranked"
     return line
 
 
-def trust_reasons(trust: MachineTrust) -> list[str]:
-    """Each kind of reason once, as a sentence, the most frequent first; the preflight's message last."""
+def preflight(trust: MachineTrust) -> str:
+    """The preflight's message as a sentence, where the machine was not quiet before the sweep."""
+    return _sentence(_cased(trust.preflight)) if trust.preflight else ""
+
+
+def trust_reasons(trust: MachineTrust, preflight: bool = True) -> list[str]:
+    """Each kind of reason once, as a sentence, the most frequent first; the preflight's message last
+    (unless `preflight` is False)."""
     found = [_sentence(_cased(reason_clause(group.worst)
                               + (f" (the worst of {group.cases} cases)" if group.cases > 1 else "")))
              for group in trust.reasons]
-    if trust.preflight:
+    if trust.preflight and preflight:
         found.append(_sentence(_cased(trust.preflight)))
     return found
 
@@ -75,8 +82,9 @@ def reason_clause(reason: Reason) -> str:
     where = f" (repeat {detail['repeat']})" if detail.get("repeat") else ""
     if code == "other_cpu":
         margin = detail.get("resolution_pct")
-        told = f"{show.percent(figure)} \u00b1 {show.percent(margin)} of a core" if margin else \
-            f"{show.percent(figure)} of a core"
+        # A margin that rounds to nothing is not worth its words ("92% \u00b1 0.0%").
+        told = (f"{show.percent(figure)} \u00b1 {show.percent(margin)} of a core" if margin and margin >= 0.05
+                else f"{show.percent(figure)} of a core")
         steal = detail.get("steal_pct")
         if steal is not None and figure and steal >= figure / 2:
             told += f" ({show.percent(steal)} of a core was steal: the hypervisor gave these cores to other guests)"
@@ -117,6 +125,19 @@ def reason_clause(reason: Reason) -> str:
     if code == "repeats_disagree":
         return f"its repeats spread {show.fraction(figure)} around their median{where}"
     return str(detail.get("text") or code)
+
+
+def reason_short(reason: Reason) -> str:
+    """A trust reason in a few words, for a table cell: 'other processes used 92% of a core'."""
+    if reason.code == "other_cpu":
+        return f"other processes used {show.percent(reason.figure)} of a core"
+    if reason.code == "throttled":
+        return f"the CPU limit throttled {show.fraction(reason.figure)} of the periods"
+    if reason.code == "starved":
+        return f"its threads got {show.fraction(reason.figure)} of their time"
+    if reason.code == "invalid_repeats":
+        return "repeats measured while the machine was busy"
+    return reason_clause(reason)
 
 
 def strip_prefix(text: str, prefix: str) -> str:
@@ -177,7 +198,7 @@ def limit(verdict: Verdict | None, thresholds: VerdictThresholds = THRESHOLDS) -
             return f"compute{reached}"
         return f"input and compute together{reached}; {wait}"
     if verdict.verdict == "input-bound":
-        return f"input: the loader serves {show.rate_unit(verdict.loader_speed)}{reached.replace('ceiling', 'the step ceiling')}"
+        return f"input: the loader serves {show.rate_unit(verdict.loader_speed)}{reached}"
     if verdict.verdict == "compute-bound":
         return f"compute{reached}"
     return f"input and compute together{reached}"
@@ -356,16 +377,24 @@ def epoch_note(case: Case) -> str:
 
 def advice(rec: Recommendation, cores: int | None, thresholds: VerdictThresholds = THRESHOLDS) -> str:
     """One sentence or two of advice: 'Use batch 128, 0 workers, tensor pipeline. Workers slow this ...'."""
+    lead, rest = advice_parts(rec, cores, thresholds)
+    return f"{lead} {rest}" if rest else lead
+
+
+def advice_parts(rec: Recommendation, cores: int | None,
+                 thresholds: VerdictThresholds = THRESHOLDS) -> tuple[str, str]:
+    """The advice as (what to use, why): ('Use batch 128, 0 workers, tensor pipeline.', 'Workers slow ...')."""
     _machine, device, model = rec.where
     if rec.best is None:
         if rec.epochs:
-            return (f"No advice for {model} on {device}: all {rec.epochs} epochs measured here are invalid; "
+            return (f"No advice for {model} on {device}: all {rec.epochs} epochs measured here are invalid;",
                     "measure again on a quiet machine.")
-        return f"No epoch of {model} was measured on {device}, so there is nothing to advise."
-    text = f"Use {configuration(rec.best)}"
+        return f"No epoch of {model} was measured on {device}, so there is nothing to advise.", ""
+    lead = f"Use {configuration(rec.best)}"
     if rec.best.config.transform and rec.other_transforms:
-        text += f" ({rec.best.config.transform} transform)"
-    text += "."
+        lead += f" ({rec.best.config.transform} transform)"
+    lead += "."
+    text = ""
     effect = rec.worker_effect
     box = (f"this {cores}-core box" if cores else "this machine") if not rec.best.config.cuda else "this machine"
     if effect is not None and effect.slowdown > 1 + max(effect.spread, thresholds.same_speed):
@@ -386,29 +415,43 @@ def advice(rec: Recommendation, cores: int | None, thresholds: VerdictThresholds
                      + (f", here {show.percent(here)}." if here is not None else "."))
     elif rec.is_tutorial:
         text += " That is the tutorial's own setting."
-    return text
+    return lead, text.strip()
+
+
+def advice_line(rec: Recommendation) -> str:
+    """The advice's first words: 'Use batch 128, 0 workers, tensor pipeline.' (or why there is none)."""
+    return f"Use {configuration(rec.best)}." if rec.best is not None else ""
 
 
 def recommendation(rec: Recommendation, thresholds: VerdictThresholds = THRESHOLDS) -> str:
-    """The evidence behind the advice, for the details table."""
+    """The evidence behind the advice, in one text."""
+    return " ".join(recommendation_facts(rec, thresholds))
+
+
+def recommendation_facts(rec: Recommendation, thresholds: VerdictThresholds = THRESHOLDS,
+                         numbers: bool = True) -> list[str]:
+    """The evidence behind the advice as short facts, one sentence each; `numbers=False` leaves out
+    what a table shows in its own columns (the best epoch's speed, the speed-up, the verdict)."""
     machine, device, model = rec.where
     if rec.best is None:
         if rec.best_step is not None:
-            return (f"No epoch was measured for {model} on {machine} {device}: nothing to recommend. Its train step "
+            return [f"No epoch was measured for {model} on {machine} {device}: nothing to recommend. Its train step "
                     f"peaks at {show.rate_unit(rec.best_step.images_per_sec)} (batch "
-                    f"{rec.best_step.config.batch_size}, no input pipeline).")
-        return f"All {rec.epochs} epochs of {model} on {machine} {device} are invalid: nothing is recommended."
+                    f"{rec.best_step.config.batch_size}, no input pipeline)."]
+        return [f"All {rec.epochs} epochs of {model} on {machine} {device} are invalid: nothing is recommended."]
     best = rec.best
-    sentences = [f"Fastest measured epoch: {configuration(best)}, {show.rate_unit(best.images_per_sec)} "
-                 f"({show.duration(best.epoch_seconds)} per {FULL_EPOCH_IMAGES:,}-image epoch"
-                 f"{', ' + epoch_note(best) if best.full_epoch_projected else ''})."]
+    sentences = []
+    if numbers:
+        sentences.append(f"Fastest measured epoch: {configuration(best)}, {show.rate_unit(best.images_per_sec)} "
+                         f"({show.duration(best.epoch_seconds)} per {FULL_EPOCH_IMAGES:,}-image epoch"
+                         f"{', ' + epoch_note(best) if best.full_epoch_projected else ''}).")
     if rec.tutorial is None:
         sentences.append(f"The tutorial's own settings ({TUTORIAL}) were not measured here, so no speed-up over "
                          "them is claimed.")
-    elif not rec.is_tutorial:
+    elif not rec.is_tutorial and numbers:
         sentences.append(f"{show.times(rec.speedup_vs_tutorial)} the tutorial's own settings ({TUTORIAL}: "
                          f"{show.rate_unit(rec.tutorial.images_per_sec)}).")
-    if rec.verdict is not None and rec.verdict.verdict:
+    if rec.verdict is not None and rec.verdict.verdict and numbers:
         sentences.append(f"It is {rec.verdict.verdict}: {evidence(rec.verdict, thresholds)}.")
     if rec.plateau is not None:
         sentences.append(plateau(rec.plateau, best, thresholds))
@@ -436,7 +479,7 @@ def recommendation(rec: Recommendation, thresholds: VerdictThresholds = THRESHOL
     if rec.invalid_epochs:
         sentences.append(f"{show.plural(rec.invalid_epochs, 'epoch')} measured here "
                          f"{'is' if rec.invalid_epochs == 1 else 'are'} invalid and left out.")
-    return " ".join(sentences)
+    return sentences
 
 
 def plateau(found: WorkerPlateau, best: Case, thresholds: VerdictThresholds = THRESHOLDS) -> str:
@@ -522,3 +565,152 @@ def compile_payoff(found: CompilePayoff) -> str:
     return (f"after {show.epochs(found.break_even_epochs)} epochs: {show.times(found.speedup)} eager's speed{same} "
             f"saves {show.seconds(found.saved_seconds_per_epoch)} s an epoch against "
             f"{show.duration(found.compile_seconds)} of compiling")
+
+
+# Time to a trained classifier (reports.analysis.to_target).
+LR_RULES = {"tutorial": "the tutorial's", "linear": "linear rule", "linear-capped": "linear rule, capped",
+            "override": "set by --bench-lr"}
+
+
+def data_words(source: str | None) -> str:
+    """What an accuracy was measured on: 'the hard synthetic set' or 'real CIFAR-10 (/data/cifar10)'."""
+    if source == vocab.SYNTHETIC_HARD:
+        return "the hard synthetic set"
+    if source == vocab.SYNTHETIC:
+        return "the easy synthetic set"
+    if not source:
+        return "data the run did not record"
+    return f"real CIFAR-10 ({source})"
+
+
+def target(accuracy: float | None, source: str | None) -> str:
+    """'30% test accuracy on the hard synthetic set'."""
+    return f"{show.accuracy(accuracy)} test accuracy on {data_words(source)}"
+
+
+def lr_plan(case: Case) -> str:
+    """'lr 0.032 (linear rule), 50 warm-up steps'."""
+    if case.lr is None:
+        return "learning rate not recorded"
+    rule = LR_RULES.get(case.lr_rule or "", case.lr_rule or "rule not recorded")
+    warmup = (f"{show.plural(case.warmup_steps, 'warm-up step')}" if case.warmup_steps else "no warm-up"
+              ) if case.warmup_steps is not None else ""
+    return ", ".join(part for part in (f"lr {show.learning_rate(case.lr)} ({rule})", warmup) if part)
+
+
+def seeds(answer: derive.TimeToTarget) -> str:
+    """'1 seed', '3 seeds', or '2 of 3 seeds' where some missed the target."""
+    if answer.reached == answer.seeds:
+        return show.plural(answer.seeds, "seed")
+    return f"{answer.reached} of {show.plural(answer.seeds, 'seed')}"
+
+
+def time_to_target(row: ToTarget) -> str:
+    """'24 s [22 s-26 s]': the median over the seeds that reached the target, with their range."""
+    answer = row.answer
+    if answer.seconds is None:
+        return ""
+    if answer.seeds < 2 or show.duration(answer.seconds_low) == show.duration(answer.seconds_high):
+        return show.duration(answer.seconds)
+    spread = show.spread_range(answer.seconds_low, answer.seconds_high, show.duration)
+    return f"{show.duration(answer.seconds)} [{spread}]"
+
+
+def missed(row: ToTarget, accuracy: float | None) -> str:
+    """'did not reach 30% within its budget (best 27%, 3 seeds)'."""
+    best = row.answer.best_accuracy
+    told = f"best {show.accuracy(best)}, " if best is not None else ""
+    return f"did not reach {show.accuracy(accuracy)} within its budget ({told}{seeds(row.answer)})"
+
+
+def settings(case: Case) -> str:
+    """'batch 128, 0 workers, tensor': a configuration in few words (its pipeline's name alone)."""
+    c = case.config
+    return show.config(c.batch_size, c.num_workers, c.loader).removesuffix(" pipeline")
+
+
+def fastest_to_target(answer: TargetAnswer) -> str:
+    """The fastest configuration to the target and its learning rate, with the ones tied with it, one a line."""
+    best = answer.fastest
+    if best is None:
+        if not answer.ranked and answer.invalid:
+            case = answer.invalid[0]
+            reason = next((reason for reason in case.trust_reasons if reason.level == "invalid"), None)
+            why = f" ({reason_short(reason)})" if reason is not None else ""
+            return (f"not ranked: {show.plural(len(answer.invalid), 'converge case')} measured while the machine "
+                    f"was busy or throttled{why}")
+        closest = answer.ranked[0]
+        return (f"none of {show.plural(len(answer.ranked), 'configuration')} reached "
+                f"{show.accuracy(answer.target_accuracy)} within its budget\nclosest: {settings(closest.case)}, best "
+                f"{show.accuracy(closest.answer.best_accuracy)}")
+    lines = [settings(best.case), lr_plan(best.case)]
+    lines += [f"tie: {settings(row.case)}, {lr_plan(row.case)} (no measurable difference)" for row in answer.ties]
+    return "\n".join(lines)
+
+
+def tutorial_to_target(answer: TargetAnswer) -> str:
+    """How the tutorial's own recipe did: its time, how much slower than the fastest, or that it missed."""
+    tutorial, best = answer.tutorial, answer.fastest
+    if tutorial is None:
+        return "not trained to the target here"
+    if not tutorial.reached:
+        return missed(tutorial, answer.target_accuracy)
+    time = f"{time_to_target(tutorial)}, {seeds(tutorial.answer)}"
+    if best is None or tutorial is best:
+        return f"{time}\nthe fastest here"
+    if tutorial.rank == best.rank:
+        return f"{time}\na tie with the fastest (no measurable difference)"
+    return f"{time}\n{show.times(answer.speedup_vs_tutorial)} the fastest's time (rank {tutorial.rank})"
+
+
+def fastest_per_image(answer: TargetAnswer) -> str:
+    """The fastest configuration per image (the best epoch), its throughput and how it did to the target."""
+    epoch = answer.fastest_per_image
+    if epoch is None:
+        return "no epoch measured here"
+    rate = f"{show.with_interval(epoch.images_per_sec, epoch.interval)} img/s"
+    trained = answer.fastest_per_image_to_target
+    best = answer.fastest
+    if trained is not None and best is not None and trained is best:
+        return f"the same configuration: {rate}"
+    head = f"{settings(epoch)}: {rate}"
+    if trained is None:
+        return f"{head}\nnot trained to the target"
+    if not trained.reached:
+        return f"{head}\n{missed(trained, answer.target_accuracy)}"
+    place = "a tie with the fastest" if best is not None and trained.rank == best.rank else f"rank {trained.rank}"
+    return f"{head}\nto target: {time_to_target(trained)} ({place})"
+
+
+def to_target_headline(answers: list[TargetAnswer]) -> str:
+    """The sentence above the answer: the target, the data, the seeds and what a tie means."""
+    targets = list(dict.fromkeys(target(answer.target_accuracy, answer.data_source) for answer in answers))
+    return (f"Time to train the classifier to {show.joined(targets, 'or')}, median over seeds with their range; "
+            "a configuration that did not reach the target is never ranked ahead of one that did, and two whose "
+            "intervals overlap are a tie (no measurable difference). Throughput, the evidence for why, follows.")
+
+
+def answer_title(by_target: bool) -> str:
+    """The answer's heading."""
+    if by_target:
+        return "Fastest to a trained classifier, per machine"
+    return "Fastest epoch per machine, device and model"
+
+
+def epoch_headline(ranked_by: str, answers: list[TargetAnswer]) -> str:
+    """The sentence above an answer by epoch time: why it is not by time to a trained classifier."""
+    ranked = "cost" if ranked_by == "cost" else "time"
+    if not answers:
+        why = "No configuration was trained to a target accuracy here (no converge case)"
+    else:
+        said = []
+        for answer in answers:
+            machine, device, _model = answer.where
+            if not answer.ranked:
+                said.append(f"{machine} · {device} (measured while the machine was busy: not ranked)")
+            else:
+                said.append(f"{machine} · {device} (no configuration reached "
+                            f"{show.accuracy(answer.target_accuracy)} within its budget)")
+        why = f"No configuration reached its target on a quiet machine: {show.joined(said)}"
+    return (f"{why}, so this answers by {ranked} per 50,000-image epoch: throughput, not time to a trained "
+            "classifier. A tie (\"=2\") is no measurable difference: the intervals overlap.")
