@@ -34,6 +34,7 @@ from reports.page.parts.answer import (
     to_target_table,
 )
 from reports.page.parts.evidence import (
+    comparison_sentences,
     compile_table,
     costs_table,
     phase_sentences,
@@ -103,7 +104,7 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
         to_target=to_target_ranking(analysis),
         throughput=epochs if by_target else None,
         answer_chart=chart_view(answer_chart(analysis)) if analysis.answers else None,
-        comparisons=[words.comparison(found) for found in analysis.comparisons],
+        comparisons=comparison_sentences(analysis),
         scaling=scaling_table(analysis.scaling) if analysis.scaling else None,
         scaling_chart=chart_view(scaling_efficiency(analysis.scaling)) if analysis.scaling else None,
         method=method(ours),

@@ -502,12 +502,23 @@ def plateau(found: WorkerPlateau, best: Case, thresholds: VerdictThresholds = TH
             f"measured ({others}){caveat}.")
 
 
-def comparison(found: Comparison) -> str:
-    """'At the settings both measured, a and b are within 3% ...'."""
+def comparison(found: Comparison, best_overlap: bool = False) -> str:
+    """'On the CPU device: a's best measured epoch is 2.1x b's, but ...; at the settings both measured ...'.
+
+    The faster side is named first. `best_overlap`: the two best epochs' intervals overlap (the
+    page checks them), so their ratio is no measurable difference.
+    """
     model = f" of {found.model}" if found.model else ""
     device = "GPU" if found.device == "cuda" else "CPU"
-    text = (f"On the {device} device: {found.reference}'s best measured epoch{model} is "
-            f"{show.times(found.best_ratio)} {found.machine}'s, but they were measured on different grids")
+    faster, slower, ratio = ((found.reference, found.machine, found.best_ratio) if found.best_ratio >= 1
+                             else (found.machine, found.reference, 1 / found.best_ratio))
+    if best_overlap:
+        text = (f"On the {device} device: {found.reference}'s and {found.machine}'s best measured epochs{model} "
+                f"are {show.times(ratio)} apart, inside their intervals: no measurable difference; they were "
+                "measured on different grids")
+    else:
+        text = (f"On the {device} device: {faster}'s best measured epoch{model} is {show.times(ratio)} "
+                f"{slower}'s, but they were measured on different grids")
     threads = found.threads
     if threads[0] != threads[1] and None not in threads:
         text += f" and with different torch thread counts ({threads[0]} against {threads[1]})"
@@ -525,9 +536,13 @@ def comparison(found: Comparison) -> str:
     else:
         text += f"{found.machine} is {show.times(1 / found.shared_ratio)} {found.reference}."
     if found.only_reference:
-        text += (f" {found.reference}'s lead beyond that comes from settings {found.machine} did not measure "
-                 f"({show.joined([_setting_words(setting) for setting in found.only_reference[:3]])}"
-                 f"{' ...' if len(found.only_reference) > 3 else ''}).")
+        others = (f"{show.joined([_setting_words(setting) for setting in found.only_reference[:3]])}"
+                  f"{' ...' if len(found.only_reference) > 3 else ''}")
+        if found.best_ratio > 1 and not best_overlap:
+            text += (f" {found.reference}'s lead beyond that comes from settings {found.machine} did not measure "
+                     f"({others}).")
+        else:
+            text += f" {found.reference} also measured settings {found.machine} did not ({others})."
     return text
 
 

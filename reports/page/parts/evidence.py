@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.contract import derive
 from reports.analysis.analyse import Analysis
 from reports.analysis.scaling import ScalingPoint
 from reports.page import display as show
@@ -42,6 +43,25 @@ def scaling_table(points: Sequence[ScalingPoint]) -> Table:
     shown, said = fold(rows, SCALING_COLUMNS, ("model", "device", "loader", "rank_batch_size", "scaling", "backend",
                                                 "nnodes", "trust"))
     return table(rows, shown, id="scaling-table", notes=said + notes)
+
+
+def comparison_sentences(analysis: Analysis) -> list[str]:
+    """The like-for-like comparisons in words, each told whether the two best epochs' intervals overlap."""
+    found = []
+    for comparison in analysis.comparisons:
+        bests = [_best_epoch(analysis, machine, comparison.model, comparison.device)
+                 for machine in (comparison.reference, comparison.machine)]
+        overlap = (all(case is not None and case.interval is not None for case in bests)
+                   and derive.overlap(bests[0].interval, bests[1].interval))
+        found.append(words.comparison(comparison, overlap))
+    return found
+
+
+def _best_epoch(analysis: Analysis, machine: str, model: str | None, kind: str):
+    """The fastest recommended epoch of `machine` for `model` on a device of `kind` ("cpu" or "cuda")."""
+    bests = [rec.best for rec in analysis.recommendations if rec.best is not None and rec.where[0] == machine
+             and rec.where[2] == model and ("cuda" if rec.best.config.cuda else "cpu") == kind]
+    return max(bests, key=lambda case: case.images_per_sec, default=None)
 
 
 def to_target_ranking(analysis: Analysis) -> Table | None:
