@@ -96,7 +96,7 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
         summaries=summaries(analysis, our_machines),
         answer_title=words.answer_title(by_target),
         answer_lead=(words.to_target_headline(analysis.to_target) if by_target
-                     else words.epoch_headline(analysis.ranked_by, analysis.to_target)),
+                     else words.epoch_headline(analysis.ranked_by, analysis.to_target, bool(analysis.answers))),
         answer=to_target_table(analysis) if by_target else epochs,
         across=across_table(analysis, our_machines) if by_target else None,
         answer_notes=answer_notes(analysis),

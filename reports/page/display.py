@@ -59,14 +59,28 @@ def duration(value: float | None) -> str:
     """A duration for sentences and chart labels: 8.2 s, 4.1 min, 1.5 h."""
     if not known(value):
         return ""
-    value = float(value)
+    figure, unit = _duration_parts(float(value))
+    return f"{figure} {unit}"
+
+
+def duration_range(low: float | None, high: float | None) -> str:
+    """Two durations, the unit said once where they share it: '22-26 s', '50 s-2.1 min'."""
+    if not known(low) or not known(high):
+        return ""
+    (first, first_unit), (second, second_unit) = _duration_parts(float(low)), _duration_parts(float(high))
+    if first_unit == second_unit:
+        return f"{first}\N{EN DASH}{second} {first_unit}"
+    return f"{first} {first_unit}\N{EN DASH}{second} {second_unit}"
+
+
+def _duration_parts(value: float) -> tuple[str, str]:
     if value >= 3600:
-        return f"{value / 3600:.1f} h"
+        return f"{value / 3600:.1f}", "h"
     if value >= 120:
-        return f"{value / 60:.1f} min"
+        return f"{value / 60:.1f}", "min"
     if value >= 10:
-        return f"{value:.0f} s"
-    return f"{value:.2g} s"
+        return f"{value:.0f}", "s"
+    return f"{value:.2g}", "s"
 
 
 def percent(value: float | None) -> str:

@@ -621,14 +621,13 @@ def seeds(answer: derive.TimeToTarget) -> str:
 
 
 def time_to_target(row: ToTarget) -> str:
-    """'24 s [22 s-26 s]': the median over the seeds that reached the target, with their range."""
+    """'24 s [22-26 s]': the median over the seeds that reached the target, with their range."""
     answer = row.answer
     if answer.seconds is None:
         return ""
     if answer.seeds < 2 or show.duration(answer.seconds_low) == show.duration(answer.seconds_high):
         return show.duration(answer.seconds)
-    spread = show.spread_range(answer.seconds_low, answer.seconds_high, show.duration)
-    return f"{show.duration(answer.seconds)} [{spread}]"
+    return f"{show.duration(answer.seconds)} [{show.duration_range(answer.seconds_low, answer.seconds_high)}]"
 
 
 def missed(row: ToTarget, accuracy: float | None) -> str:
@@ -712,8 +711,9 @@ def answer_title(by_target: bool) -> str:
     return "Fastest epoch per machine, device and model"
 
 
-def epoch_headline(ranked_by: str, answers: list[TargetAnswer]) -> str:
-    """The sentence above an answer by epoch time: why it is not by time to a trained classifier."""
+def epoch_headline(ranked_by: str, answers: list[TargetAnswer], epochs: bool = True) -> str:
+    """The sentence above an answer by epoch time: why it is not by time to a trained classifier
+    (`epochs`: whether any epoch was measured to answer by)."""
     ranked = "cost" if ranked_by == "cost" else "time"
     if not answers:
         why = "No configuration was trained to a target accuracy here (no converge case)"
@@ -727,5 +727,7 @@ def epoch_headline(ranked_by: str, answers: list[TargetAnswer]) -> str:
                 said.append(f"{machine} · {device} (no configuration reached "
                             f"{show.accuracy(answer.target_accuracy)} within its budget)")
         why = f"No configuration reached its target on a quiet machine: {show.joined(said)}"
+    if not epochs:
+        return f"{why}, and no epoch was measured to answer by throughput instead."
     return (f"{why}, so this answers by {ranked} per 50,000-image epoch: throughput, not time to a trained "
             "classifier. A tie (\"=2\") is no measurable difference: the intervals overlap.")
