@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.contract import Machine
 from reports.analysis.analyse import analyse
 from reports.analysis.scaling import scaling_points
 from reports.page import display as show
@@ -93,7 +94,7 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
         title=title or "cifarbench report",
         lead=lead(ours, our_machines),
         notices=notices + incomplete(our_machines),
-        summaries=summaries(analysis, our_machines),
+        summaries=summaries(analysis, our_machines, _searches(records)),
         answer_title=words.answer_title(by_target),
         answer_lead=(words.to_target_headline(analysis.to_target) if by_target
                      else words.epoch_headline(analysis.ranked_by, analysis.to_target, bool(analysis.answers))),
@@ -127,3 +128,14 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
         not_measured=not_measured_table(cases_not_measured(records)),
         footer=footer(made_by, all_runs, records),
     )
+
+
+def _searches(records: Sequence[Record]) -> dict[str, dict]:
+    """The auto preset's search by machine (`machine_info["cifarbench"]["search"]`), the newest run's."""
+    found: dict[str, tuple[str, dict]] = {}
+    for record in records:
+        search = record.facts.get(Machine.search)
+        started = str(record.run.get("started") or record.datetime or "")
+        if isinstance(search, dict) and (record.machine not in found or started >= found[record.machine][0]):
+            found[record.machine] = (started, search)
+    return {machine: search for machine, (_, search) in found.items()}

@@ -160,7 +160,7 @@ COLUMNS: dict[str, Column] = {column.name: column for column in [
     _column("straggler_ratio", "straggler ratio", "slowest / median rank", times),
     _column("allreduce_share", "exposed all-reduce", "% of a step", fraction),
     # The answer by time to a trained classifier (reports.analysis.to_target) and its evidence.
-    _column("where", "machine · device", wrap="short"),
+    _column("where", "machine · device"),
     _column("fastest_to_target", "fastest to target", "configuration · learning rate", wrap="lines"),
     _column("time_to_target", "time to target", "s, median [seeds' range]", numeric=True, wrap="lines"),
     _column("cost_to_target", "cost to target", "median [seeds' range]", numeric=True),

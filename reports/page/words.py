@@ -658,7 +658,8 @@ def fastest_to_target(answer: TargetAnswer) -> str:
                 f"{show.accuracy(answer.target_accuracy)} within its budget\nclosest: {settings(closest.case)}, best "
                 f"{show.accuracy(closest.answer.best_accuracy)}")
     lines = [settings(best.case), lr_plan(best.case)]
-    lines += [f"tie: {settings(row.case)}, {lr_plan(row.case)} (no measurable difference)" for row in answer.ties]
+    # A tie in few words (its whole plan is in the ranking below): no measurable difference from the fastest.
+    lines += [f"tie: {settings(row.case)}, lr {show.learning_rate(row.case.lr)}" for row in answer.ties]
     return "\n".join(lines)
 
 
@@ -731,3 +732,29 @@ def epoch_headline(ranked_by: str, answers: list[TargetAnswer], epochs: bool = T
         return f"{why}, and no epoch was measured to answer by throughput instead."
     return (f"{why}, so this answers by {ranked} per 50,000-image epoch: throughput, not time to a trained "
             "classifier. A tie (\"=2\") is no measurable difference: the intervals overlap.")
+
+
+SEARCH_STOPS = {"complete": "every planned measurement made", "budget": "its time budget ran out",
+                "no_candidates": "no configuration was left to measure", "interrupted": "it was stopped",
+                "machine_busy": "the machine was busy: several measurements in a row were invalid"}
+
+
+def search_line(search: dict) -> str:
+    """The auto preset's search in a line: 'auto search: 12 configurations, 20 trials in 5.0 of 10 min;
+    stopped: its time budget ran out' (`machine_info["cifarbench"]["search"]`, as the file holds it)."""
+    candidates = search.get("candidates")
+    trials = search.get("trials")
+    spent, budget = search.get("spent_seconds"), search.get("budget_seconds")
+    parts = []
+    if isinstance(candidates, int):
+        parts.append(show.plural(candidates, "configuration"))
+    if isinstance(trials, list):
+        timed = (f" in {show.duration(spent)} of {show.duration(budget)}"
+                 if isinstance(spent, int | float) and isinstance(budget, int | float) else "")
+        parts.append(f"{show.plural(len(trials), 'trial')}{timed}")
+    stop = search.get("stop") if isinstance(search.get("stop"), dict) else None
+    line = "auto search: " + (", ".join(parts) or "its path recorded")
+    if stop is None:
+        return line + "; not finished"
+    code = str(stop.get("code"))
+    return f"{line}; stopped: {SEARCH_STOPS.get(code, code)}"

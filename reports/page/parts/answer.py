@@ -42,12 +42,15 @@ class MachineSummary:
     reasons: list[str] = field(default_factory=list)  # each kind of reason once, the most frequent first
     preflight: str = ""  # the preflight's message where the machine was not quiet before the sweep
     noise: str = ""  # the run-to-run noise its repeats measured (words.noise_line)
+    search: str = ""  # the auto preset's search: how many configurations, why it stopped
     advice_parts: list[tuple[str, str]] = field(default_factory=list)  # (what to use, why) per advice
 
 
-def summaries(analysis: Analysis, machines: pd.DataFrame) -> list[MachineSummary]:
+def summaries(analysis: Analysis, machines: pd.DataFrame,
+              searches: dict[str, dict] | None = None) -> list[MachineSummary]:
     """Per machine: its trust, its run-to-run noise, the advice for each device and model, its widest
-    scaling, its facts."""
+    scaling, its facts; `searches`: the auto preset's search by machine, where it ran."""
+    searches = searches or {}
     cores = {row.machine: row.cores_usable for row in machines.itertuples()} if not machines.empty else {}
     facts = {row.machine: _machine_facts(row) for row in machines.itertuples()} if not machines.empty else {}
     found = []
@@ -66,7 +69,8 @@ def summaries(analysis: Analysis, machines: pd.DataFrame) -> list[MachineSummary
                                     facts.get(machine, ""), words.trust_headline(trust),
                                     words.trust_reasons(trust, preflight=False) if trust.level is not None else [],
                                     words.preflight(trust) if trust.level is not None else "",
-                                    words.noise_line(trust), parts))
+                                    words.noise_line(trust),
+                                    words.search_line(searches[machine]) if machine in searches else "", parts))
     return found
 
 
