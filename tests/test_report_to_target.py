@@ -173,6 +173,5 @@ def test_the_accuracy_curves_draw_the_configurations_that_matter():
 def test_each_machines_card_says_its_run_to_run_noise():
     rows = [epoch(CPU, 2_000, device="cpu", trust="ok"), epoch(GPU, 9_000, trust="ok")]
     found = {summary.name: summary.noise for summary in summaries(analyse(rows, noises={CPU: 0.09}), pd.DataFrame())}
-    assert found[CPU].startswith("run-to-run noise \u00b19.0%: one standard deviation of a case's figure across its "
-                                 "repeats")
+    assert found[CPU] == "run-to-run noise \u00b19.0%: one standard deviation of a case's repeats, pooled over the run"
     assert found[GPU].startswith("run-to-run noise not measured: each case ran once")

@@ -37,13 +37,12 @@ def _cased(text: str) -> str:
 
 
 def noise_line(trust: MachineTrust) -> str:
-    """'run-to-run noise ±9%: one sd of a case's figure across its repeats, pooled over the run'."""
+    """'run-to-run noise ±9%: one standard deviation of a case's repeats, pooled over the run'."""
     if trust.repeat_noise is None:
-        return ("run-to-run noise not measured: each case ran once (--bench-repeats 2 measures it); its interval "
-                "covers its own rounds only")
+        return ("run-to-run noise not measured: each case ran once (--bench-repeats 2 measures it); intervals "
+                "cover one run's rounds only")
     return (f"run-to-run noise \u00b1{show.fraction(trust.repeat_noise)}: one standard deviation of a case's "
-            "figure across its repeats, pooled over the run; a difference inside the intervals is no measurable "
-            "difference")
+            "repeats, pooled over the run")
 
 
 def trust_headline(trust: MachineTrust) -> str:

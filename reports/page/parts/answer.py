@@ -63,8 +63,8 @@ def summaries(analysis: Analysis, machines: pd.DataFrame,
         if len(parts) > 1:  # several devices or models: say which each sentence is for
             parts = [(f"{answer.recommendation.where[2]} on {answer.recommendation.where[1]}: {lead}", rest)
                      for answer, (lead, rest) in zip(mine, parts, strict=True)]
-        parts += [(words.scaling(point), "") for point in _widest(analysis.scaling, machine)]
-        advice = [f"{lead} {rest}" if rest else lead for lead, rest in parts]
+        parts += [("", words.scaling(point)) for point in _widest(analysis.scaling, machine)]
+        advice = [" ".join(part for part in pair if part) for pair in parts]
         found.append(MachineSummary(machine, trust.level or "unknown", words.trust_line(trust), advice,
                                     facts.get(machine, ""), words.trust_headline(trust),
                                     words.trust_reasons(trust, preflight=False) if trust.level is not None else [],
@@ -82,10 +82,11 @@ def _machines(analysis: Analysis) -> list[str]:
 
 
 def _widest(points: Sequence[ScalingPoint], machine: str) -> list[ScalingPoint]:
-    """Per configuration of `machine`, its data-parallel case with the most ranks (more than one)."""
+    """Per configuration of `machine`, its data-parallel case with the most ranks (more than one); an
+    invalid case gives no advice (the scaling table still lists it)."""
     widest: dict[tuple, ScalingPoint] = {}
     for point in points:
-        if point.machine != machine or point.world_size < 2:
+        if point.machine != machine or point.world_size < 2 or point.trust == "invalid":
             continue
         if point.configuration not in widest or point.world_size > widest[point.configuration].world_size:
             widest[point.configuration] = point
@@ -119,12 +120,13 @@ def answer_table(analysis: Analysis, id: str = "answer") -> Table:
     for answer in analysis.answers:
         rec = answer.recommendation
         machine, device, model = rec.where
-        trust = answer.figures_trust
+        trust = answer.figures_trust or ("invalid" if rec.best is None and rec.invalid_epochs else None)
         row = {"rank": Cell(show.rank(answer.rank, _shared(ranks, answer.rank)), answer.rank), "machine": machine,
                "trust": trust or "not assessed", "device": device, "model": model}
         if rec.best is None:
             row["configuration"] = "not ranked"
-            row["limit"] = words.advice(rec, None)
+            row["limit"] = (f"all {show.plural(rec.epochs, 'epoch')} invalid: measure again on a quiet machine"
+                            if rec.epochs else "no epoch measured")
         else:
             best = rec.best
             epoch = show.seconds(best.epoch_seconds)
@@ -137,9 +139,8 @@ def answer_table(analysis: Analysis, id: str = "answer") -> Table:
         rows.append(row)
         attributes.append({"data-trust": trust or "unknown"})
     ranked = "cost per epoch" if analysis.ranked_by == "cost" else "seconds per epoch"
-    notes = [f"Ranked by {ranked}; \"=2\" is a tie: the intervals overlap, no measurable difference. The epoch is "
-             "projected to 50,000 images where fewer were timed (it says from how many).",
-             *_interval_notes([answer.recommendation.best for answer in analysis.answers])]
+    notes = [f"Ranked by {ranked}; \"=2\": a tie (the intervals overlap). Epochs are projected to 50,000 images "
+             "where fewer were timed.", *_interval_notes([answer.recommendation.best for answer in analysis.answers])]
     names = ANSWER_COLUMNS
     if all(answer.figures_trust is None for answer in analysis.answers):
         names = [name for name in names if name != "trust"]
@@ -169,10 +170,9 @@ def _interval_notes(cases) -> list[str]:
         return ["No interval: these result files predate them; a difference within the rounds' spread is not "
                 "called a difference."]
     rounds = sorted({case.config.machine for case in cases if case.interval_basis == vocab.INTERVAL_FROM_ROUNDS})
-    text = ("Images/s [interval]: where another run of the same sweep is expected to read the figure (90%), "
-            "from the case's repeats")
+    text = "[Interval]: where another run of the sweep would read the figure (90%), from the case's repeats"
     if rounds:
-        text += f"; on {show.joined(rounds)} some rest on one run's rounds only (no repeats), a narrower guide"
+        text += f"; on {show.joined(rounds)} some from one run's rounds only"
     return [text + "."]
 
 
