@@ -27,7 +27,7 @@ from reports.page import words as say
 from reports.page.build import build_report, build_report_data
 from reports.page.charts.base import to_svg
 from reports.page.charts.convergence import accuracy_curves
-from reports.page.parts.answer import across_table, summaries, to_target_table
+from reports.page.parts.answer import across_table, answer_table, summaries, to_target_table
 from reports.reading.load import load_records, records_from_document
 from tests.report_data import CONVERGE_FILE, CONVERGE_LABEL, converge_document
 from tests.typed_cases import CPU, GPU, converge, epoch, tutorial_converge
@@ -175,3 +175,22 @@ def test_each_machines_card_says_its_run_to_run_noise():
     found = {summary.name: summary.noise for summary in summaries(analyse(rows, noises={CPU: 0.09}), pd.DataFrame())}
     assert found[CPU] == "run-to-run noise \u00b19.0%: one standard deviation of a case's repeats, pooled over the run"
     assert found[GPU].startswith("run-to-run noise not measured: each case ran once")
+
+
+def test_the_epoch_answer_shares_a_rank_where_the_best_epochs_intervals_overlap():
+    rows = [epoch("a", 2_100, device="cpu", interval=(1_900, 2_300)),
+            epoch("b", 2_000, device="cpu", interval=(1_800, 2_200)),
+            epoch("c", 900, device="cpu", interval=(850, 950))]
+    table = answer_table(analyse(rows))
+    assert cells(table, "rank") == ["=1", "=1", "3"]
+    assert cells(table, "images_per_sec_interval") == ["2.1k [1.9k\N{EN DASH}2.3k]", "2.0k [1.8k\N{EN DASH}2.2k]",
+                                                       "900 [850\N{EN DASH}950]"]
+
+
+def test_a_best_epoch_inside_the_tutorials_interval_is_no_measurable_difference():
+    rows = [epoch(CPU, 1_000, device="cpu", interval=(900, 1_100)),  # the tutorial's settings
+            epoch(CPU, 1_050, device="cpu", batch_size=8, interval=(950, 1_150))]
+    analysis = analyse(rows)
+    [answer] = analysis.answers
+    assert "no measurable difference from the tutorial's own settings" in say.advice(answer.recommendation, 2)
+    assert cells(answer_table(analysis), "speedup_vs_tutorial") == ["no measurable difference"]

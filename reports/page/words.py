@@ -405,7 +405,10 @@ def advice_parts(rec: Recommendation, cores: int | None,
                                                        if not rec.best.config.cuda else "."))
         else:
             text += f" {ours} workers make it {show.times(effect.slowdown)} faster than {effect.workers}."
-    if rec.speedup_vs_tutorial is not None and not rec.is_tutorial:
+    if rec.speedup_vs_tutorial is not None and not rec.is_tutorial and tutorial_overlaps(rec):
+        text += (f" That is no measurable difference from the tutorial's own settings ({TUTORIAL}): "
+                 f"{show.times(rec.speedup_vs_tutorial)}, inside their intervals.")
+    elif rec.speedup_vs_tutorial is not None and not rec.is_tutorial:
         text += f" That is {show.times(rec.speedup_vs_tutorial)} the tutorial's own settings ({TUTORIAL})."
         idle = rec.tutorial.gpu_util_pct_mean
         if rec.best.config.cuda and idle is not None:  # why the GPU sits idle at the tutorial's settings
@@ -415,6 +418,14 @@ def advice_parts(rec: Recommendation, cores: int | None,
     elif rec.is_tutorial:
         text += " That is the tutorial's own setting."
     return lead, text.strip()
+
+
+def tutorial_overlaps(rec: Recommendation) -> bool:
+    """Whether the best epoch and the tutorial's settings read inside each other's intervals (both known)."""
+    best, tutorial = rec.best, rec.tutorial
+    if best is None or tutorial is None or best.interval is None or tutorial.interval is None:
+        return False
+    return derive.overlap(best.interval, tutorial.interval)
 
 
 def advice_line(rec: Recommendation) -> str:
@@ -448,8 +459,9 @@ def recommendation_facts(rec: Recommendation, thresholds: VerdictThresholds = TH
         sentences.append(f"The tutorial's own settings ({TUTORIAL}) were not measured here, so no speed-up over "
                          "them is claimed.")
     elif not rec.is_tutorial and numbers:
+        same = ", inside their intervals: no measurable difference" if tutorial_overlaps(rec) else ""
         sentences.append(f"{show.times(rec.speedup_vs_tutorial)} the tutorial's own settings ({TUTORIAL}: "
-                         f"{show.rate_unit(rec.tutorial.images_per_sec)}).")
+                         f"{show.rate_unit(rec.tutorial.images_per_sec)}){same}.")
     if rec.verdict is not None and rec.verdict.verdict and numbers:
         sentences.append(f"It is {rec.verdict.verdict}: {evidence(rec.verdict, thresholds)}.")
     if rec.plateau is not None:

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from bench.contract import derive, vocab
-from reports.analysis.analyse import Analysis, Answer
+from bench.contract import vocab
+from reports.analysis.advice import Recommendation
+from reports.analysis.analyse import Analysis
 from reports.analysis.scaling import ScalingPoint
 from reports.analysis.to_target import TargetAnswer, across_machines
 from reports.page import display as show
@@ -134,7 +135,7 @@ def answer_table(analysis: Analysis, id: str = "answer") -> Table:
                 epoch += f" ({words.epoch_note(best)})"
             row.update(configuration=words.configuration(best), images_per_sec_interval=rate_cell(best),
                        full_epoch_seconds=Cell(epoch, best.epoch_seconds), limit=words.limit(rec.verdict),
-                       speedup_vs_tutorial=_speedup(answer),
+                       speedup_vs_tutorial=speedup_cell(rec),
                        cost_per_epoch=answer.cost.cost_per_epoch if answer.cost else None)
         rows.append(row)
         attributes.append({"data-trust": trust or "unknown"})
@@ -151,14 +152,13 @@ def answer_table(analysis: Analysis, id: str = "answer") -> Table:
     return result
 
 
-def _speedup(answer: Answer) -> Cell | None:
+def speedup_cell(rec: Recommendation) -> Cell | None:
     """The best's images/s over the tutorial's settings', or 'no measurable difference' inside the intervals."""
-    rec = answer.recommendation
     if rec.speedup_vs_tutorial is None:
         return None
     if rec.is_tutorial:
         return Cell("the tutorial's own", 1.0)
-    if rec.best.interval and rec.tutorial.interval and derive.overlap(rec.best.interval, rec.tutorial.interval):
+    if words.tutorial_overlaps(rec):
         return Cell("no measurable difference", rec.speedup_vs_tutorial)
     return Cell(show.times(rec.speedup_vs_tutorial), rec.speedup_vs_tutorial)
 

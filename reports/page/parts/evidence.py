@@ -20,6 +20,7 @@ from reports.analysis.scaling import ScalingPoint
 from reports.page import display as show
 from reports.page import words
 from reports.page.columns import Cell, Table, fold, money_formats, table
+from reports.page.parts.answer import speedup_cell
 
 SCALING_COLUMNS = ["machine", "model", "device", "loader", "rank_batch_size", "scaling", "backend", "world_size",
                    "nnodes", "trust", "images_per_sec", "baseline_images_per_sec", "scaling_efficiency",
@@ -162,7 +163,7 @@ def recommendations_table(analysis: Analysis) -> Table | None:
                      "images_per_sec_interval": Cell(show.with_interval(best.images_per_sec, best.interval),
                                                      best.images_per_sec) if best else None,
                      "full_epoch_seconds": best.epoch_seconds if best else None,
-                     "speedup_vs_tutorial": rec.speedup_vs_tutorial,
+                     "speedup_vs_tutorial": speedup_cell(rec),
                      "limit": words.limit(rec.verdict) if best else None})
     return table(rows, ["machine", "device", "model", "advice", "images_per_sec_interval", "full_epoch_seconds",
                         "speedup_vs_tutorial", "limit"], id="recommendations")
