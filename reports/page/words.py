@@ -603,7 +603,7 @@ def data_words(source: str | None) -> str:
     if source == vocab.SYNTHETIC_HARD:
         return "the hard synthetic set"
     if source == vocab.SYNTHETIC:
-        return "the easy synthetic set"
+        return "the synthetic CIFAR-10-shaped set"
     if not source:
         return "data the run did not record"
     return f"real CIFAR-10 ({source})"
