@@ -194,3 +194,25 @@ def test_a_best_epoch_inside_the_tutorials_interval_is_no_measurable_difference(
     [answer] = analysis.answers
     assert "no measurable difference from the tutorial's own settings" in say.advice(answer.recommendation, 2)
     assert cells(answer_table(analysis), "speedup_vs_tutorial") == ["no measurable difference"]
+
+
+def test_the_fastest_per_image_is_said_beside_with_how_it_did_to_target():
+    per_image = epoch(CPU, 30_000, device="cpu", batch_size=512, num_workers=0, loader="tensor",
+                      interval=(28_000, 32_000))
+    slower_per_image = epoch(CPU, 12_000, device="cpu", batch_size=128, num_workers=0, loader="tensor")
+    trained = [converge(CPU, [24.0, 25.0]), converge(CPU, [60.0, 62.0], batch_size=512)]
+    [answer] = analyse([per_image, slower_per_image, *trained]).to_target
+    assert say.fastest_per_image(answer) == ("batch 512, 0 workers, tensor: 30k [28k\N{EN DASH}32k] img/s\n"
+                                             "to target: 61 s [60\N{EN DASH}62 s] (rank 2)")
+    [answer] = analyse([per_image, slower_per_image, trained[0]]).to_target
+    assert say.fastest_per_image(answer).endswith("\nnot trained to the target")
+    [answer] = analyse([slower_per_image, trained[0]]).to_target
+    assert say.fastest_per_image(answer) == "the same configuration: 12k img/s"
+
+
+def test_several_targets_on_one_page_each_row_says_its_own():
+    rows = [converge(CPU, [24.0]), converge("real-data-box", [400.0], data_source="/data/cifar10", target=0.6)]
+    table = to_target_table(analyse(rows))
+    firsts = [cell.splitlines()[0] for cell in cells(table, "fastest_to_target")]
+    assert firsts == ["to 30% test accuracy on the hard synthetic set",
+                      "to 60% test accuracy on real CIFAR-10 (/data/cifar10)"]

@@ -182,13 +182,16 @@ def to_target_table(analysis: Analysis) -> Table | None:
     if not analysis.to_target:
         return None
     answers = target_answers(analysis)
+    # Several targets (or data sets) on one page: each row says which it answers.
+    several = len({(answer.target_accuracy, answer.data_source) for answer in answers}) > 1
     rows, attributes = [], []
     for answer in answers:
         machine, device, model = answer.where
         best = answer.fastest
         trust = best.case.trust if best is not None else "invalid" if answer.invalid and not answer.ranked else None
+        question = f"to {words.target(answer.target_accuracy, answer.data_source)}\n" if several else ""
         row = {"where": f"{machine} · {device}", "model": model, "trust": trust or "not assessed",
-               "fastest_to_target": words.fastest_to_target(answer),
+               "fastest_to_target": question + words.fastest_to_target(answer),
                "tutorial_to_target": words.tutorial_to_target(answer),
                "fastest_per_image": words.fastest_per_image(answer)}
         if best is not None:
