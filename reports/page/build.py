@@ -1,12 +1,14 @@
 """The pipeline, assembled in one place: records -> `ReportData` -> HTML.
 
     reading (load, runs, tidy, cases) -> analysis (verdicts, advice, costs, machine trust,
-    like-for-like comparisons, compile payoff, scaling) -> words -> charts -> the page's parts
-    -> `ReportData` -> html
+    like-for-like comparisons, compile payoff, scaling, time to target) -> words -> charts
+    -> the page's parts -> `ReportData` -> html
 
-The page's parts, each in its own module of `reports.page.parts`: `answer` (the first screen),
-`evidence` (why), `result_tables` (every table as measured), `machine_tables` (where it was
-measured), `frame` (lead, notices, method, footer); `reports.page.figures` embeds the charts.
+The page's parts, each in its own module of `reports.page.parts`: `answer` (the first screen:
+by time to a trained classifier where a configuration reached its target, else by epoch time;
+the machines' cards), `evidence` (why), `result_tables` (every table as measured),
+`machine_tables` (where it was measured), `frame` (lead, notices, method, footer);
+`reports.page.figures` embeds the charts.
 
 `build_report_data` is pure: it reads no file and writes none (the command line does both).
 """
