@@ -4,7 +4,8 @@ Tables pick columns by name and never guess a format from a name; the formats th
 `reports.page.display`'s. A row's value may be a `Cell` instead of a raw number: text already
 written (a figure with its interval, a shared rank) that still sorts by its number, and may
 carry a small inline bar (a share, 0 to 1). A column's `wrap` says how its cells break:
-"" (never), "short" (a phrase), "wide" (a sentence) or "lines" (a few short facts, one a line).
+"" (never), "short" (a phrase), "wide" (a sentence), "lines" (a few short facts, one a line) or
+"stack" (a figure over its range or its count, one a line, no wider than they are).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ class Column:
     unit: str = ""
     format: Callable[[object], str] = text
     numeric: bool = False  # right-aligned, sorted as a number
-    wrap: str = ""  # "", "short", "wide" or "lines" (see the module docstring)
+    wrap: str = ""  # "", "short", "wide", "lines" or "stack" (see the module docstring)
 
     @property
     def title(self) -> str:
@@ -162,8 +163,8 @@ COLUMNS: dict[str, Column] = {column.name: column for column in [
     # The answer by time to a trained classifier (reports.analysis.to_target) and its evidence.
     _column("where", "machine · device"),
     _column("fastest_to_target", "fastest to target", "configuration · learning rate", wrap="lines"),
-    _column("time_to_target", "time to target", "s, median [seeds' range]", numeric=True, wrap="lines"),
-    _column("cost_to_target", "cost to target", "median [seeds' range]", numeric=True),
+    _column("time_to_target", "time to target", "median [seeds' range]", numeric=True, wrap="stack"),
+    _column("cost_to_target", "cost to target", "median [seeds' range]", numeric=True, wrap="stack"),
     _column("energy_to_target", "energy to target", "kJ, median", numeric=True),
     _column("tutorial_to_target", "the tutorial's settings", "batch 4, 2 workers, pil, lr 0.001", wrap="lines"),
     _column("fastest_per_image", "fastest per image", "its throughput · to target", wrap="lines"),

@@ -26,7 +26,7 @@ from reports.page.columns import Cell, Table, fold, money_formats, table
 
 ANSWER_COLUMNS = ["rank", "machine", "device", "model", "trust", "configuration", "images_per_sec_interval",
                   "full_epoch_seconds", "limit", "speedup_vs_tutorial", "cost_per_epoch"]
-TO_TARGET_COLUMNS = ["where", "model", "trust", "fastest_to_target", "time_to_target", "cost_to_target",
+TO_TARGET_COLUMNS = ["rank", "where", "model", "trust", "fastest_to_target", "time_to_target", "cost_to_target",
                      "energy_to_target", "tutorial_to_target", "fastest_per_image"]
 ACROSS_COLUMNS = ["rank", "model", "where", "hardware", "configuration", "lr_plan", "time_to_target",
                   "cost_to_target", "energy_to_target"]
@@ -182,6 +182,7 @@ def to_target_table(analysis: Analysis) -> Table | None:
     if not analysis.to_target:
         return None
     answers = target_answers(analysis)
+    ranks = _across_ranks(analysis)
     # Several targets (or data sets) on one page: each row says which it answers.
     several = len({(answer.target_accuracy, answer.data_source) for answer in answers}) > 1
     rows, attributes = [], []
@@ -190,8 +191,8 @@ def to_target_table(analysis: Analysis) -> Table | None:
         best = answer.fastest
         trust = best.case.trust if best is not None else "invalid" if answer.invalid and not answer.ranked else None
         question = f"to {words.target(answer.target_accuracy, answer.data_source)}\n" if several else ""
-        row = {"where": f"{machine} · {device}", "model": model, "trust": trust or "not assessed",
-               "fastest_to_target": question + words.fastest_to_target(answer),
+        row = {"rank": ranks.get(id(answer)), "where": f"{machine} · {device}", "model": model,
+               "trust": trust or "not assessed", "fastest_to_target": question + words.fastest_to_target(answer),
                "tutorial_to_target": words.tutorial_to_target(answer),
                "fastest_per_image": words.fastest_per_image(answer)}
         if best is not None:
@@ -217,6 +218,18 @@ def to_target_table(analysis: Analysis) -> Table | None:
     return result
 
 
+def _across_ranks(analysis: Analysis) -> dict[int, Cell]:
+    """Each answer's rank across machines (per question: model, target, data), by `id` of the answer."""
+    rows = across_machines(analysis.to_target)
+    questions = [(row.answer.where[2], row.answer.target_accuracy, row.answer.data_source) for row in rows]
+    found = {}
+    for row, question in zip(rows, questions, strict=True):
+        shared = sum(1 for other, asked in zip(rows, questions, strict=True)
+                     if asked == question and other.rank == row.rank) > 1
+        found[id(row.answer)] = Cell(show.rank(row.rank, shared), row.rank)
+    return found
+
+
 def across_table(analysis: Analysis, machines: pd.DataFrame) -> Table | None:
     """The DAWNBench view: each machine and device at its own fastest to the target, ranked per question
     (model, target, data) with ties; shown where two or more answered the same question."""
@@ -225,14 +238,12 @@ def across_table(analysis: Analysis, machines: pd.DataFrame) -> Table | None:
     if not rows_found or all(questions.count(question) < 2 for question in questions):
         return None
     hardware = {row.machine: _hardware(row) for row in machines.itertuples()} if not machines.empty else {}
-    ranks = {}
-    for row, question in zip(rows_found, questions, strict=True):
-        ranks.setdefault(question, []).append(row.rank)
+    ranks = _across_ranks(analysis)
     rows = []
-    for row, question in zip(rows_found, questions, strict=True):
+    for row in rows_found:
         machine, device, model = row.answer.where
         best = row.best
-        rows.append({"rank": Cell(show.rank(row.rank, _shared(ranks[question], row.rank)), row.rank),
+        rows.append({"rank": ranks[id(row.answer)],
                      "model": f"{model}, to {words.target(row.answer.target_accuracy, row.answer.data_source)}",
                      "where": f"{machine} · {device}", "hardware": hardware.get(machine, ""),
                      "configuration": words.settings(best.case), "lr_plan": words.lr_plan(best.case),
@@ -256,7 +267,7 @@ def _cost_cell(best, currency: str | None) -> Cell | None:
     if answer.seeds > 1 and answer.seconds:
         low, high = (best.cost * seconds / answer.seconds for seconds in (answer.seconds_low, answer.seconds_high))
         if show.money(low) != show.money(high):
-            text += f" [{show.spread_range(low, high, show.money)}]"
+            text += f"\n[{show.spread_range(low, high, show.money)}]"
     return Cell(text, best.cost)
 
 

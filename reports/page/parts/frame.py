@@ -22,7 +22,9 @@ def lead(ours: pd.DataFrame, machines: pd.DataFrame) -> str:
     names = list(machines["machine"]) if not machines.empty else []
     listed = f" ({show.joined(names)})" if len(names) <= 8 else ""
     models = sorted({str(value) for value in ours["model"].dropna()})
-    return (f"CIFAR-10 training throughput measured with cifarbench: {len(ours):,} cases on "
+    what = ("time to a target accuracy and throughput" if (ours["group"] == vocab.CONVERGE).any()
+            else "throughput")
+    return (f"CIFAR-10 training {what} measured with cifarbench: {len(ours):,} cases on "
             f"{show.plural(len(names), 'machine')}{listed}"
             + (f", model {show.joined(models)}" if models else "") + ".")
 
