@@ -1,11 +1,14 @@
 """The written report in a real browser: headless Chromium loads it without console errors and
-lays out every figure with a non-zero size; at 1366 x 768 the answer is on the first screen.
+lays out every figure with a non-zero size; at 1366 x 768 the answer is on the first screen and
+every table of the answer's sections fits its box (no horizontal scroll), on the recorded runs
+and on a report with converge cases.
 
 Chromium is driven through Playwright (the `browser` extra), launching the system's Chromium:
 Playwright's own browser downloads are never used. Skipped, saying why, where Playwright or a
 Chromium binary is missing.
 """
 
+import json
 import shutil
 from pathlib import Path
 
@@ -16,7 +19,7 @@ matplotlib.use("Agg")  # before anything imports pyplot
 import pytest
 
 from reports.__main__ import main
-from tests.report_data import FOREIGN, real_files
+from tests.report_data import CONVERGE_FILE, FOREIGN, converge_document, real_files
 
 sync_api = pytest.importorskip("playwright.sync_api",
                                reason="Playwright is not installed (the `browser` extra names it)")
@@ -51,6 +54,19 @@ FIRST_SCREEN = """() => ({
             bottom: line.bottom};
   }),
   method: document.getElementById("method").getBoundingClientRect().top,
+})"""
+
+
+# Every table of the answer's sections: its scroll box's content width against the box's own width.
+FIT = """() => ({
+  answer: (function () { const box = document.getElementById("answer").getBoundingClientRect();
+                         return [box.top, box.bottom]; })(),
+  tables: Array.from(document.querySelectorAll(
+      "#answer-section .scroll, #to-target-section .scroll, #throughput-section .scroll")).map(box => ({
+    id: box.querySelector("table").id, scroll: box.scrollWidth, client: box.clientWidth,
+    top: box.getBoundingClientRect().top})),
+  noise: Array.from(document.querySelectorAll(".machine .noise")).map(line => line.textContent),
+  cards: document.querySelectorAll(".machine").length,
 })"""
 
 
@@ -130,6 +146,62 @@ def test_the_answer_and_an_invalid_runs_trust_line_are_on_the_first_screen(tmp_p
     assert "other processes used" in invalid_line["text"].lower()
     assert "% of a core" in invalid_line["text"]
     assert screen["method"] > 768  # the method notes come after the answer
+    assert problems == [], problems
+
+
+def written_report(tmp_path: Path, documents: dict[str, dict | Path]) -> Path:
+    """The report of `documents` (a file name: a document, or a recorded file to copy), written as a user runs it."""
+    results = tmp_path / "results"
+    results.mkdir()
+    for name, document in documents.items():
+        if isinstance(document, Path):
+            shutil.copy(document, results / name)
+        else:
+            (results / name).write_text(json.dumps(document), encoding="utf-8")
+    report = tmp_path / "report.html"
+    assert main([str(results), "-o", str(report)]) == 0
+    return report
+
+
+def assert_fits(screen: dict, expected: set[str]) -> None:
+    """The answer starts on the first screen and every table of its sections fits its box."""
+    top, bottom = screen["answer"]
+    assert 0 <= top < 768, screen["answer"]
+    assert bottom > top
+    assert expected <= {table["id"] for table in screen["tables"]}, screen["tables"]
+    for table in screen["tables"]:
+        assert table["scroll"] <= table["client"], table  # no horizontal scroll: the last column is not cut
+
+
+@needs_chromium
+def test_the_answers_tables_fit_their_box_at_1366_on_the_recorded_runs(tmp_path, capsys):
+    report = written_report(tmp_path, {path.name: path for path in sorted(RECORDED.glob("*.json"))})
+    capsys.readouterr()
+
+    screen, problems = inspect_page(report, FIT, size=(1366, 768))
+
+    assert_fits(screen, {"answer"})
+    assert screen["cards"] == 3
+    assert len(screen["noise"]) == 3  # every machine's card says its run-to-run noise
+    assert all("run-to-run noise" in line for line in screen["noise"])
+    assert problems == [], problems
+
+
+@needs_chromium
+def test_the_answer_by_time_to_target_fits_at_1366_beside_the_recorded_runs(tmp_path, capsys):
+    # The converge file recorded on a busy VM (invalid, so not ranked) and a document derived from it with
+    # several configurations (tests/report_data.py), beside a recorded CPU run without converge cases.
+    derived = converge_document()
+    derived["machine_info"]["cifarbench"]["label"] = "vm-2c-cpu-derived"
+    [quiet] = sorted(RECORDED.glob("cpu-2core-quiet_*.json"))
+    report = written_report(tmp_path, {CONVERGE_FILE.name: CONVERGE_FILE, quiet.name: quiet,
+                                       "vm-2c-cpu-derived_20261130T111252Z.json": derived})
+    capsys.readouterr()
+
+    screen, problems = inspect_page(report, FIT, size=(1366, 768))
+
+    assert_fits(screen, {"answer", "to-target", "throughput"})
+    assert screen["cards"] == 3
     assert problems == [], problems
 
 

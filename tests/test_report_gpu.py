@@ -110,9 +110,11 @@ def test_the_verdicts_tell_launches_from_compute(data):
     assert "noisy: other processes used" in tutorial["evidence"]  # its own trust reason, not a spread
     best = verdict_row(data, "batch 16384, device pipeline")
     assert best["verdict"] == "compute-bound"
-    [answer] = [row for row in data.answer.rows if row[3] == "cuda:0"]
-    assert answer[5] == "batch 16384, device pipeline"
-    assert answer[10].startswith("compute")
+    names = [found.name for found in data.answer.columns]
+    [answer] = [dict(zip(names, row, strict=True)) for row in data.answer.rows
+                if row[names.index("device")] == "cuda:0"]
+    assert answer["configuration"] == "batch 16384, device pipeline"
+    assert answer["limit"].startswith("compute")
 
 
 def test_the_best_row_carries_the_trust_of_its_own_figures(data):
@@ -120,8 +122,9 @@ def test_the_best_row_carries_the_trust_of_its_own_figures(data):
     tutorial = recorded("epoch", "cuda:0-pil-tutorial-bs4-w2")["extra_info"]["trust"]["level"]
     levels = ("ok", "noisy", "invalid")
     worst = max(best, tutorial, key=levels.index)
-    [answer] = [row for row in data.answer.rows if row[3] == "cuda:0"]
-    assert answer[2] == worst  # the epoch and the tutorial's settings its speed-up divides by
+    names = [found.name for found in data.answer.columns]
+    [answer] = [row for row in data.answer.rows if row[names.index("device")] == "cuda:0"]
+    assert answer[names.index("trust")] == worst  # the epoch and the tutorial's settings its speed-up divides by
 
 
 def test_energy_per_epoch_and_images_per_joule_come_from_the_recorded_energy():

@@ -78,7 +78,8 @@ def test_page_is_self_contained(page):
 
 
 def test_the_answer_comes_first_then_the_evidence_then_the_method(page):
-    order = [page.index(anchor) for anchor in ('id="summary"', 'id="answer"', 'id="diagnosis"', 'id="machines"',
+    # The answer, then each machine's card (its trust and noise), then the evidence.
+    order = [page.index(anchor) for anchor in ('id="answer"', 'id="summary"', 'id="diagnosis"', 'id="machines"',
                                                'id="charts"', 'id="results"', 'id="other"', 'id="method"')]
     assert order == sorted(order)
     assert page.count('class="machine" data-trust=') == 3
@@ -92,7 +93,7 @@ def test_the_answer_comes_first_then_the_evidence_then_the_method(page):
 
 def test_headers_carry_units_not_code_names(page):
     answer = page[page.index('id="answer"'):page.index("</thead>", page.index('id="answer"'))]
-    assert 'images/s<span class="unit">median round</span>' in answer
+    assert 'images/s<span class="unit">median [interval]</span>' in answer
     assert 'epoch<span class="unit">s per 50,000 images</span>' in answer
     assert "images_per_sec" not in answer
     assert "full_epoch_seconds" not in answer
@@ -169,7 +170,7 @@ def test_an_invalid_run_shows_its_trust_line_and_is_not_ranked():
               "detail": {"resolution_pct": None, "steal_pct": None}}
     document = with_trust(read_document(real_files()[0]), "invalid", [reason])
     page = build_report(records_from_document(document, "invalid.json"))
-    summary = page[page.index('id="summary"'):page.index('id="answer"')]
+    summary = page[page.index('id="summary"'):page.index("</section>", page.index('id="summary"'))]
     assert 'data-trust="invalid"' in summary
     assert "invalid: 10 invalid of 24 cases; every epoch is invalid, so this machine is not ranked" in summary
     assert "Other processes used 180% of a core while the rounds ran (at most 10% is quiet)" in summary

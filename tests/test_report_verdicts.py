@@ -56,10 +56,27 @@ def test_an_unmeasured_ceiling_gives_unknown_and_says_which(rows, missing):
     assert "was not measured" in verdict.evidence
 
 
-def test_an_epoch_slightly_above_its_ceiling_keeps_its_verdict_with_a_caveat():
+def test_an_epoch_above_its_ceiling_is_a_measurement_problem_never_a_share_over_100_percent():
     verdict = only_verdict((loader(CPU, 20_000), step(CPU, 2_000, device="cpu"), epoch(CPU, 2_200, device="cpu")))
-    assert verdict.verdict == "compute-bound"
-    assert "the ceiling is approximate" in verdict.evidence
+    assert verdict.verdict == "compute-bound"  # the verdict stands; the share above the ceiling is no result
+    assert "measurement problem" in verdict.evidence
+    assert "measured at different machine speeds" in verdict.evidence
+    assert "110%" not in verdict.evidence
+    assert say.limit(verdict.found).startswith("compute; measurement problem")
+    assert "110%" not in say.limit(verdict.found)
+
+
+def test_an_epoch_above_its_ceiling_inside_their_intervals_is_at_its_ceiling():
+    verdict = only_verdict((loader(CPU, 20_000), step(CPU, 2_000, device="cpu", interval=(1_800, 2_300)),
+                            epoch(CPU, 2_200, device="cpu", interval=(2_000, 2_400))))
+    assert say.limit(verdict.found) == "compute, at its ceiling (no measurable difference)"
+    assert "no measurable difference" in verdict.evidence
+    assert "measurement problem" not in verdict.evidence
+    apart = only_verdict((loader(CPU, 20_000), step(CPU, 2_000, device="cpu", interval=(1_950, 2_050)),
+                          epoch(CPU, 2_070, device="cpu", interval=(2_060, 2_080))))
+    assert "measurement problem" in say.limit(apart.found)  # 3.5% above, yet outside both intervals
+    below = only_verdict((loader(CPU, 20_000), step(CPU, 2_000, device="cpu"), epoch(CPU, 1_900, device="cpu")))
+    assert say.limit(below.found) == "compute, 95% of ceiling"
 
 
 @pytest.mark.parametrize(("rows", "words"), [

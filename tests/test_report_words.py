@@ -14,3 +14,11 @@ def test_accuracy_after_a_short_epoch_is_explained():
     assert "after training on 512 images" in note
     assert "timed, not trained to convergence" in note
     assert say.accuracy_note([Case(case.group, case.config, 1.0, eval_accuracy=0.6)]) is None
+
+
+def test_the_auto_search_is_said_in_a_line():
+    search = {"candidates": 12, "trials": [{}] * 20, "spent_seconds": 300.0, "budget_seconds": 600.0,
+              "stop": {"code": "budget", "figure": 40.0, "threshold": 20.0}}
+    assert say.search_line(search) == ("auto search: 12 configurations, 20 trials in 5.0 min of 10.0 min; stopped: "
+                                       "its time budget ran out")
+    assert say.search_line({"candidates": 3, "stop": None}) == "auto search: 3 configurations; not finished"

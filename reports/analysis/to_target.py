@@ -12,7 +12,12 @@ another run's throughput could read (its images/s interval: time scales as its i
 Beside the fastest to target: the tutorial's own settings (the reference), and the fastest
 configuration per image (the best epoch, `reports.analysis.advice`) with its own result to
 target when it was trained. Costs to target where the machine has a price; energy where NVML
-counted it. Across machines, each machine's own best (the DAWNBench view), ranked the same way.
+counted it. Across machines, each machine's own best (the DAWNBench view), ranked the same way,
+only among answers to the same question (model, target accuracy and data).
+
+Converge cases measured while the machine was busy (`invalid`) are not ranked; an answer whose
+every case is invalid is still returned, with no ranked row, so that the page can say why.
+Different targets or data on one machine are different questions: each gets its own answer.
 """
 
 from __future__ import annotations
@@ -53,6 +58,8 @@ class TargetAnswer:
     tutorial: ToTarget | None = None
     fastest_per_image: Case | None = None  # the best epoch per image on this device and model
     fastest_per_image_to_target: ToTarget | None = None  # its converge result, when it was trained
+    data_source: str | None = None  # what the accuracy was measured on: "synthetic-hard" or a folder
+    invalid: tuple[Case, ...] = ()  # converge cases measured while the machine was busy: not ranked
 
     @property
     def fastest(self) -> ToTarget | None:
@@ -97,42 +104,72 @@ def rank(rows: Sequence[ToTarget]) -> tuple[ToTarget, ...]:
 
 
 def answers(cases: Sequence[Case], best_epochs: dict[tuple, Case], prices: dict[str, float]) -> list[TargetAnswer]:
-    """The answer per machine, device and model that has converge cases.
+    """The answer per machine, device, model, target and data that has converge cases.
 
     `best_epochs`: the fastest epoch per image by (machine, device, model) (the recommendations'
     best); `prices`: price per hour by machine.
     """
     found = []
     converges = [case for case in cases if case.group == vocab.CONVERGE and case.to_target is not None]
-    for where in dict.fromkeys(case.config.where() for case in converges):
-        mine = [case for case in converges if case.config.where() == where and not case.invalid]
-        if not mine:
-            continue
+    for question in dict.fromkeys(_question(case) for case in converges):
+        where, target, data_source = question
+        asked = [case for case in converges if _question(case) == question]
+        mine = [case for case in asked if not case.invalid]
+        invalid = tuple(case for case in asked if case.invalid)
         rows = rank([ToTarget(case, case.to_target, interval(case, case.to_target),
                               derive.cost(case.to_target.seconds, prices.get(where[0]))) for case in mine])
-        tutorial = next((row for row in rows if _is_tutorial(row.case)), None)
+        tutorial = next((row for row in rows if is_tutorial(row.case)), None)
         best_epoch = best_epochs.get(where)
         per_image = None
         if best_epoch is not None:
             per_image = next((row for row in rows if _same_settings(row.case, best_epoch)), None)
-        found.append(TargetAnswer(where, mine[0].target_accuracy, rows, tutorial, best_epoch, per_image))
+        found.append(TargetAnswer(where, target, rows, tutorial, best_epoch, per_image, data_source, invalid))
     return found
 
 
-def across_machines(found: Sequence[TargetAnswer]) -> list[tuple[str, TargetAnswer]]:
-    """The DAWNBench view: per model, every machine and device at its own fastest to target, ranked
-    (ties share a rank as above); the model comes first in each pair."""
+@dataclass(frozen=True)
+class Across:
+    """One row of the DAWNBench view: a machine and device at its own fastest to target."""
+
+    answer: TargetAnswer
+    rank: int  # 1 for the fastest of its question (model, target, data); ties share it
+
+    @property
+    def best(self) -> ToTarget:
+        return self.answer.fastest
+
+
+def across_machines(found: Sequence[TargetAnswer]) -> list[Across]:
+    """The DAWNBench view: per question (model, target accuracy, data), every machine and device at
+    its own fastest to target, ranked by seconds; two whose intervals overlap share a rank.
+    Answers with nothing that reached the target are left out (their own rows say why)."""
     rows = []
-    for model in dict.fromkeys(answer.where[2] for answer in found):
-        best = [answer for answer in found if answer.where[2] == model and answer.fastest is not None]
-        best.sort(key=lambda answer: answer.fastest.seconds)
-        rows += [(model, answer) for answer in best]
+    for question in dict.fromkeys(_asked(answer) for answer in found):
+        best = sorted((answer for answer in found if _asked(answer) == question and answer.fastest is not None),
+                      key=lambda answer: answer.fastest.seconds)
+        opener, number = None, 0
+        for position, answer in enumerate(best, start=1):
+            if opener is None or not derive.overlap(opener.fastest.interval, answer.fastest.interval):
+                opener, number = answer, position
+            rows.append(Across(answer, number))
     return rows
 
 
-def _is_tutorial(case: Case) -> bool:
+def is_tutorial(case: Case) -> bool:
+    """The tutorial's recipe: its batch size, workers and pipeline, at its learning rate (where recorded)."""
     config = case.config
-    return all(getattr(config, axis) == value for axis, value in vocab.TUTORIAL_SETTINGS.items())
+    settings = all(getattr(config, axis) == value for axis, value in vocab.TUTORIAL_SETTINGS.items())
+    return settings and (case.lr is None or abs(case.lr - vocab.TUTORIAL_LR) <= 1e-12)
+
+
+def _question(case: Case) -> tuple:
+    """What a converge case answers: where, to which accuracy, on which data."""
+    return case.config.where(), case.target_accuracy, case.data_source
+
+
+def _asked(answer: TargetAnswer) -> tuple:
+    """The question shared across machines: the model, the target accuracy and the data."""
+    return answer.where[2], answer.target_accuracy, answer.data_source
 
 
 def _same_settings(converge: Case, epoch: Case) -> bool:

@@ -1,12 +1,14 @@
 """The pipeline, assembled in one place: records -> `ReportData` -> HTML.
 
     reading (load, runs, tidy, cases) -> analysis (verdicts, advice, costs, machine trust,
-    like-for-like comparisons, compile payoff, scaling) -> words -> charts -> the page's parts
-    -> `ReportData` -> html
+    like-for-like comparisons, compile payoff, scaling, time to target) -> words -> charts
+    -> the page's parts -> `ReportData` -> html
 
-The page's parts, each in its own module of `reports.page.parts`: `answer` (the first screen),
-`evidence` (why), `result_tables` (every table as measured), `machine_tables` (where it was
-measured), `frame` (lead, notices, method, footer); `reports.page.figures` embeds the charts.
+The page's parts, each in its own module of `reports.page.parts`: `answer` (the first screen:
+by time to a trained classifier where a configuration reached its target, else by epoch time;
+the machines' cards), `evidence` (why), `result_tables` (every table as measured),
+`machine_tables` (where it was measured), `frame` (lead, notices, method, footer);
+`reports.page.figures` embeds the charts.
 
 `build_report_data` is pure: it reads no file and writes none (the command line does both).
 """
@@ -16,21 +18,32 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from bench.contract import Machine
 from reports.analysis.analyse import analyse
 from reports.analysis.scaling import scaling_points
 from reports.page import display as show
 from reports.page import words
+from reports.page.charts.convergence import accuracy_curves
 from reports.page.charts.findings import answer_chart, cost_chart, phases_chart
 from reports.page.charts.scaling import scaling_efficiency
 from reports.page.figures import chart_view, drawn_view, report_charts
 from reports.page.html import render
-from reports.page.parts.answer import answer_notes, answer_table, summaries
+from reports.page.parts.answer import (
+    across_table,
+    answer_notes,
+    answer_table,
+    summaries,
+    target_answers,
+    to_target_table,
+)
 from reports.page.parts.evidence import (
+    comparison_sentences,
     compile_table,
     costs_table,
     phase_sentences,
     recommendations_table,
     scaling_table,
+    to_target_ranking,
     trace_links,
     verdicts_table,
 )
@@ -76,15 +89,25 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
     all_runs = runs(records)
     notices += run_notices(all_runs, frame)
     timeline_frame = timelines(records, select_timeline_cases(frame))
+    # The answer is by time to target where some configuration reached it; else by epoch time, saying why.
+    by_target = any(answer.fastest is not None for answer in analysis.to_target)
+    epochs = answer_table(analysis, id="throughput" if by_target else "answer") if analysis.answers else None
     return ReportData(
         title=title or "cifarbench report",
         lead=lead(ours, our_machines),
         notices=notices + incomplete(our_machines),
-        summaries=summaries(analysis, our_machines),
-        answer=answer_table(analysis) if analysis.answers else None,
+        summaries=summaries(analysis, our_machines, _searches(records)),
+        answer_title=words.answer_title(by_target),
+        answer_lead=(words.to_target_headline(analysis.to_target) if by_target
+                     else words.epoch_headline(analysis.ranked_by, analysis.to_target, bool(analysis.answers))),
+        answer=to_target_table(analysis) if by_target else epochs,
+        across=across_table(analysis, our_machines) if by_target else None,
         answer_notes=answer_notes(analysis),
+        curves_chart=drawn_view(accuracy_curves(target_answers(analysis))),
+        to_target=to_target_ranking(analysis),
+        throughput=epochs if by_target else None,
         answer_chart=chart_view(answer_chart(analysis)) if analysis.answers else None,
-        comparisons=[words.comparison(found) for found in analysis.comparisons],
+        comparisons=comparison_sentences(analysis),
         scaling=scaling_table(analysis.scaling) if analysis.scaling else None,
         scaling_chart=chart_view(scaling_efficiency(analysis.scaling)) if analysis.scaling else None,
         method=method(ours),
@@ -107,3 +130,14 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
         not_measured=not_measured_table(cases_not_measured(records)),
         footer=footer(made_by, all_runs, records),
     )
+
+
+def _searches(records: Sequence[Record]) -> dict[str, dict]:
+    """The auto preset's search by machine (`machine_info["cifarbench"]["search"]`), the newest run's."""
+    found: dict[str, tuple[str, dict]] = {}
+    for record in records:
+        search = record.facts.get(Machine.search)
+        started = str(record.run.get("started") or record.datetime or "")
+        if isinstance(search, dict) and (record.machine not in found or started >= found[record.machine][0]):
+            found[record.machine] = (started, search)
+    return {machine: search for machine, (_, search) in found.items()}

@@ -59,14 +59,28 @@ def duration(value: float | None) -> str:
     """A duration for sentences and chart labels: 8.2 s, 4.1 min, 1.5 h."""
     if not known(value):
         return ""
-    value = float(value)
+    figure, unit = _duration_parts(float(value))
+    return f"{figure} {unit}"
+
+
+def duration_range(low: float | None, high: float | None) -> str:
+    """Two durations, the unit said once where they share it: '22-26 s', '50 s-2.1 min'."""
+    if not known(low) or not known(high):
+        return ""
+    (first, first_unit), (second, second_unit) = _duration_parts(float(low)), _duration_parts(float(high))
+    if first_unit == second_unit:
+        return f"{first}\N{EN DASH}{second} {first_unit}"
+    return f"{first} {first_unit}\N{EN DASH}{second} {second_unit}"
+
+
+def _duration_parts(value: float) -> tuple[str, str]:
     if value >= 3600:
-        return f"{value / 3600:.1f} h"
+        return f"{value / 3600:.1f}", "h"
     if value >= 120:
-        return f"{value / 60:.1f} min"
+        return f"{value / 60:.1f}", "min"
     if value >= 10:
-        return f"{value:.0f} s"
-    return f"{value:.2g} s"
+        return f"{value:.0f}", "s"
+    return f"{value:.2g}", "s"
 
 
 def percent(value: float | None) -> str:
@@ -218,3 +232,39 @@ def spread_range(low: float | None, high: float | None, format_one: Callable = r
     if not known(low) or not known(high):
         return ""
     return f"{format_one(low)}\N{EN DASH}{format_one(high)}"
+
+
+def with_interval(figure: float | None, interval: Sequence[float] | None, format_one: Callable = rate) -> str:
+    """A figure with its interval: '12k [10k-14k]'; the figure alone where there is none (or a point)."""
+    if not known(figure):
+        return ""
+    if not interval or format_one(interval[0]) == format_one(interval[1]):
+        return format_one(figure)
+    return f"{format_one(figure)} [{spread_range(interval[0], interval[1], format_one)}]"
+
+
+def rank(number: int | None, shared: bool = False) -> str:
+    """A rank, '=2' where another row shares it (a tie: no measurable difference between them)."""
+    if number is None:
+        return ""
+    return f"={number}" if shared else str(number)
+
+
+def accuracy(value: float | None) -> str:
+    """An accuracy (a fraction) as a percentage with the precision a target is set to: 30%, 93.5%."""
+    if not known(value):
+        return ""
+    percent_value = float(value) * 100
+    return f"{percent_value:.0f}%" if abs(percent_value - round(percent_value)) < 0.05 else f"{percent_value:.1f}%"
+
+
+def learning_rate(value: float | None) -> str:
+    """A learning rate as written in a recipe: 0.001, 0.032, 0.4."""
+    if not known(value):
+        return ""
+    return f"{float(value):.3g}"
+
+
+def kilojoules(joules: float | None) -> str:
+    """Energy in kJ with three significant digits: 3.12 kJ (the unit in the caller's header)."""
+    return number(float(joules) / 1000) if known(joules) else ""

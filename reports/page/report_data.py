@@ -22,8 +22,14 @@ class ReportData:
     lead: str
     notices: list[str] = field(default_factory=list)
     summaries: list[MachineSummary] = field(default_factory=list)
-    answer: Table | None = None
+    answer_title: str = ""
+    answer_lead: str = ""  # the sentence above the answer: what it ranks by, the target and the data
+    answer: Table | None = None  # id "answer": by time to target where trained, else by epoch time
+    across: Table | None = None  # the DAWNBench view, where machines answered the same question
     answer_notes: list[str] = field(default_factory=list)
+    curves_chart: ChartView | None = None  # accuracy against training seconds
+    to_target: Table | None = None  # every configuration trained to the target
+    throughput: Table | None = None  # the answer by epoch time, as the evidence, where the answer is by target
     answer_chart: ChartView | None = None
     comparisons: list[str] = field(default_factory=list)
     scaling: Table | None = None

@@ -6,12 +6,13 @@ doing the numbers. Nothing here computes a finding: the stages before it did.
 
 from __future__ import annotations
 
-from bench.contract import Reason
+from bench.contract import Reason, derive, vocab
 from reports.analysis.advice import TUTORIAL_SETTINGS, Recommendation, WorkerPlateau
 from reports.analysis.compile_payoff import CompilePayoff
 from reports.analysis.like_for_like import Comparison
 from reports.analysis.machine_trust import MachineTrust
 from reports.analysis.scaling import ScalingPoint
+from reports.analysis.to_target import TargetAnswer, ToTarget
 from reports.analysis.verdicts import THRESHOLDS, Verdict, VerdictThresholds
 from reports.page import display as show
 from reports.reading.cases import Case
@@ -25,26 +26,10 @@ LEARNED_ACCURACY = 0.2  # below it an epoch's accuracy says nothing about learni
 
 
 def trust_line(trust: MachineTrust) -> str:
-    """'noisy: 3 of 26 cases; other processes used 85% of a core during the rounds.'"""
-    total = trust.cases or sum(trust.counts.values())
-    if trust.level is None:
-        return "not assessed: these results predate the harness's trust check"
-    parts = []
-    if trust.level == "ok":
-        parts.append(f"all {total} cases measured on a quiet machine with steady rounds")
-    else:
-        counted = [f"{trust.counts[level]} {level}" for level in ("invalid", "noisy") if trust.counts.get(level)]
-        parts.append(f"{show.joined(counted)} of {total} cases")
-    if trust.epochs_all_invalid:
-        parts.append("every epoch is invalid, so this machine is not ranked")
-    line = f"{trust.level}: {'; '.join(parts)}"
-    reasons = [reason_clause(group.worst) + (f" (the worst of {group.cases} cases)" if group.cases > 1 else "")
-               for group in trust.reasons]
-    if trust.preflight:
-        reasons.insert(0, trust.preflight)
-    if reasons:
-        line += ". " + " ".join(_sentence(_cased(reason)) for reason in reasons)
-    return line
+    """'noisy: 3 of 26 cases. Other processes used 85% of a core during the rounds.'"""
+    line = trust_headline(trust)
+    reasons = trust_reasons(trust) if trust.level is not None else []
+    return f"{line}. {' '.join(reasons)}" if reasons else line
 
 
 def _cased(text: str) -> str:
@@ -52,13 +37,42 @@ def _cased(text: str) -> str:
 
 
 def noise_line(trust: MachineTrust) -> str:
-    """'run to run, a case's figure moved about ±9% here (its repeats' spread, 14 cases)'."""
+    """'run-to-run noise ±9%: one standard deviation of a case's repeats, pooled over the run'."""
     if trust.repeat_noise is None:
-        return ("run-to-run noise not measured: each case ran once (--bench-repeats 2 or more measures it); "
-                "its intervals cover its rounds only")
-    return (f"run to run, a case's figure moved about \u00b1{show.fraction(trust.repeat_noise)} here "
-            "(one standard deviation of its repeats, pooled over the cases); a difference inside the intervals "
-            "is no measurable difference")
+        return ("run-to-run noise not measured: each case ran once (--bench-repeats 2 measures it); intervals "
+                "cover one run's rounds only")
+    return (f"run-to-run noise \u00b1{show.fraction(trust.repeat_noise)}: one standard deviation of a case's "
+            "repeats, pooled over the run")
+
+
+def trust_headline(trust: MachineTrust) -> str:
+    """The first words of a machine's trust: 'noisy: 7 noisy of 29 cases'."""
+    total = trust.cases or sum(trust.counts.values())
+    if trust.level is None:
+        return "not assessed: these results predate the harness's trust check"
+    if trust.level == "ok":
+        return f"ok: all {total} cases measured on a quiet machine with steady rounds"
+    counted = [f"{trust.counts[level]} {level}" for level in ("invalid", "noisy") if trust.counts.get(level)]
+    line = f"{trust.level}: {show.joined(counted)} of {show.plural(total, 'case')}"
+    if trust.epochs_all_invalid:
+        line += "; every epoch is invalid, so this machine is not ranked"
+    return line
+
+
+def preflight(trust: MachineTrust) -> str:
+    """The preflight's message as a sentence, where the machine was not quiet before the sweep."""
+    return _sentence(_cased(trust.preflight)) if trust.preflight else ""
+
+
+def trust_reasons(trust: MachineTrust, preflight: bool = True) -> list[str]:
+    """Each kind of reason once, as a sentence, the most frequent first; the preflight's message last
+    (unless `preflight` is False)."""
+    found = [_sentence(_cased(reason_clause(group.worst)
+                              + (f" (the worst of {group.cases} cases)" if group.cases > 1 else "")))
+             for group in trust.reasons]
+    if trust.preflight and preflight:
+        found.append(_sentence(_cased(trust.preflight)))
+    return found
 
 
 def reason_clause(reason: Reason) -> str:
@@ -67,8 +81,9 @@ def reason_clause(reason: Reason) -> str:
     where = f" (repeat {detail['repeat']})" if detail.get("repeat") else ""
     if code == "other_cpu":
         margin = detail.get("resolution_pct")
-        told = f"{show.percent(figure)} \u00b1 {show.percent(margin)} of a core" if margin else \
-            f"{show.percent(figure)} of a core"
+        # A margin that rounds to nothing is not worth its words ("92% \u00b1 0.0%").
+        told = (f"{show.percent(figure)} \u00b1 {show.percent(margin)} of a core" if margin and margin >= 0.05
+                else f"{show.percent(figure)} of a core")
         steal = detail.get("steal_pct")
         if steal is not None and figure and steal >= figure / 2:
             told += f" ({show.percent(steal)} of a core was steal: the hypervisor gave these cores to other guests)"
@@ -111,6 +126,19 @@ def reason_clause(reason: Reason) -> str:
     return str(detail.get("text") or code)
 
 
+def reason_short(reason: Reason) -> str:
+    """A trust reason in a few words, for a table cell: 'other processes used 92% of a core'."""
+    if reason.code == "other_cpu":
+        return f"other processes used {show.percent(reason.figure)} of a core"
+    if reason.code == "throttled":
+        return f"the CPU limit throttled {show.fraction(reason.figure)} of the periods"
+    if reason.code == "starved":
+        return f"its threads got {show.fraction(reason.figure)} of their time"
+    if reason.code == "invalid_repeats":
+        return "repeats measured while the machine was busy"
+    return reason_clause(reason)
+
+
 def strip_prefix(text: str, prefix: str) -> str:
     """`text` without `prefix` (a harness message's lead-in the report already says), ending unpunctuated."""
     return text.removeprefix(prefix).rstrip(".")
@@ -121,31 +149,58 @@ def _sentence(text: str) -> str:
     return text if text.endswith((".", "!", "?")) else text + "."
 
 
+MEASUREMENT_PROBLEM = ("measurement problem: the epoch read faster than its train-step ceiling, which it cannot "
+                       "be (the ceiling and the epoch were measured at different machine speeds); measure again")
+
+
+def above_ceiling(verdict: Verdict, thresholds: VerdictThresholds = THRESHOLDS) -> str | None:
+    """Where the epoch read above its step ceiling: 'at' (inside the intervals: no measurable
+    difference) or 'problem' (beyond them: a measurement problem, never a result); None below it."""
+    fraction = verdict.fraction_of_ceiling
+    if fraction is None or fraction <= 1:
+        return None
+    epoch, step = verdict.epoch.interval, verdict.step.interval if verdict.step else None
+    if epoch is not None and step is not None:
+        return "at" if derive.overlap(epoch, step) else "problem"
+    return "at" if fraction <= thresholds.ceiling_disagreement else "problem"
+
+
+def of_ceiling(verdict: Verdict, thresholds: VerdictThresholds = THRESHOLDS) -> str:
+    """'82% of ceiling', 'at its ceiling' or the measurement problem: never a share above 100%."""
+    above = above_ceiling(verdict, thresholds)
+    if above == "problem":
+        return MEASUREMENT_PROBLEM
+    if above == "at":
+        return "at its ceiling (no measurable difference)"
+    fraction = verdict.fraction_of_ceiling
+    return f"{show.fraction(fraction)} of ceiling" if fraction is not None else ""
+
+
 def limit(verdict: Verdict | None, thresholds: VerdictThresholds = THRESHOLDS) -> str:
     """What limits a configuration and how close: 'compute, 82% of ceiling'."""
     if verdict is None:
         return "not judged"
     if verdict.verdict is None:
         return "not judged: invalid measurement"
-    fraction = verdict.fraction_of_ceiling
     if verdict.verdict == "unknown":
         return "unknown: " + unknown_reason(verdict)
+    reached = of_ceiling(verdict, thresholds)
+    joiner = "; " if above_ceiling(verdict, thresholds) == "problem" else ", "
+    reached = f"{joiner}{reached}" if reached else ""
     if verdict.source == "phases":
         wait = waiting(verdict.epoch)
         if verdict.verdict == "input-bound":
             return f"input: {wait}"
         if verdict.verdict == "launch-bound":
             return f"kernel launches: {launching(verdict.epoch)}"
-        reached = f", {show.fraction(fraction)} of ceiling" if fraction is not None else ""
         if verdict.verdict == "compute-bound":
             return f"compute{reached}"
         return f"input and compute together{reached}; {wait}"
     if verdict.verdict == "input-bound":
-        return (f"input: the loader serves {show.rate_unit(verdict.loader_speed)}, "
-                f"{show.fraction(fraction)} of the step ceiling reached")
+        return f"input: the loader serves {show.rate_unit(verdict.loader_speed)}{reached}"
     if verdict.verdict == "compute-bound":
-        return f"compute, {show.fraction(fraction)} of ceiling"
-    return f"input and compute together, {show.fraction(fraction)} of ceiling"
+        return f"compute{reached}"
+    return f"input and compute together{reached}"
 
 
 def launching(epoch: Case) -> str:
@@ -177,8 +232,9 @@ def unknown_reason(verdict: Verdict) -> str:
         return show.joined([names[name] for name in verdict.missing])
     if "outran" in verdict.reasons and verdict.outran:
         name, ratio = verdict.outran
-        return (f"the epoch ran {show.times(ratio)} faster than its {name} ceiling, which it cannot do: that "
-                "ceiling was mismeasured (another busy process, throttling?); measure again")
+        return (f"a measurement problem: the epoch ran {show.times(ratio)} faster than its {name} ceiling, which it "
+                "cannot: the two were measured at different machine speeds (another busy process, throttling); "
+                "measure again")
     if "unexplained" in verdict.reasons:
         return (f"even one after the other, serving and stepping explain only {show.fraction(verdict.explained)} "
                 "of the epoch's time: something not measured dominates (other processes, copies, per-step "
@@ -187,27 +243,39 @@ def unknown_reason(verdict: Verdict) -> str:
 
 
 def evidence(verdict: Verdict, thresholds: VerdictThresholds = THRESHOLDS) -> str:
-    """The numbers behind a verdict, for the verdicts table."""
+    """The numbers behind a verdict, in one text."""
+    if verdict.verdict is None:
+        return " ".join(evidence_facts(verdict, thresholds))
+    return "; ".join(evidence_facts(verdict, thresholds))
+
+
+def evidence_facts(verdict: Verdict, thresholds: VerdictThresholds = THRESHOLDS, numbers: bool = True) -> list[str]:
+    """The evidence behind a verdict as short facts; `numbers=False` leaves out those a table shows in
+    its own columns (the in-epoch split, the ceilings' and the epoch's images/s)."""
     epoch = verdict.epoch
     if verdict.verdict is None:
-        return "Not judged: the epoch's measurement is invalid. " + " ".join(
-            _sentence(_cased(reason_clause(reason))) for reason in epoch.trust_reasons)
+        return ["Not judged: the epoch's measurement is invalid.",
+                *(_sentence(_cased(reason_clause(reason))) for reason in epoch.trust_reasons)]
     batch = verdict.config.batch_size
     parts = []
-    if verdict.source == "phases":
+    if verdict.source == "phases" and numbers:
         parts.append(f"in the epoch: {split(epoch)}")
     if epoch.gpu_util_pct_mean is not None and verdict.config.cuda:
         parts.append(gpu_activity(epoch, thresholds))
-    if verdict.loader and verdict.step:
+    if numbers and verdict.loader and verdict.step:
         parts.append(f"loader {show.rate_unit(verdict.loader_speed)} against a {show.rate_unit(verdict.step_speed)} "
                      f"step ceiling at batch {batch}")
-    elif verdict.step:
+    elif numbers and verdict.step:
         parts.append(f"step ceiling {show.rate_unit(verdict.step_speed)} at batch {batch}")
-    fraction = verdict.fraction_of_ceiling
-    reached = f", {show.fraction(fraction)} of the step ceiling" if fraction is not None else ""
-    parts.append(f"epoch {show.rate_unit(epoch.images_per_sec)}{reached}")
-    if fraction is not None and thresholds.ceiling_disagreement < fraction <= thresholds.ceiling_unreliable:
-        parts.append("the epoch outran its step ceiling, so the ceiling is approximate")
+    above = above_ceiling(verdict, thresholds)
+    if numbers:
+        reached = (f", {show.fraction(verdict.fraction_of_ceiling)} of the step ceiling"
+                   if verdict.fraction_of_ceiling is not None and above is None else "")
+        parts.append(f"epoch {show.rate_unit(epoch.images_per_sec)}{reached}")
+    if above == "at":
+        parts.append("the epoch reads at its step ceiling, inside their intervals: no measurable difference")
+    elif above == "problem" and verdict.verdict != "unknown":
+        parts.append(MEASUREMENT_PROBLEM)
     if epoch.trust == "noisy":
         parts.append("noisy: " + (show.joined([reason_clause(reason) for reason in epoch.trust_reasons])
                                   if epoch.trust_reasons else
@@ -217,7 +285,7 @@ def evidence(verdict: Verdict, thresholds: VerdictThresholds = THRESHOLDS) -> st
     if verdict.device_input is not None:
         parts.append(f"the device pipeline alone serves {show.rate_unit(verdict.device_input.images_per_sec)}")
     parts += [_reason(code, verdict, thresholds) for code in verdict.reasons]
-    return "; ".join(part for part in parts if part)
+    return [part for part in parts if part]
 
 
 def gpu_activity(case: Case, thresholds: VerdictThresholds = THRESHOLDS) -> str:
@@ -308,16 +376,24 @@ def epoch_note(case: Case) -> str:
 
 def advice(rec: Recommendation, cores: int | None, thresholds: VerdictThresholds = THRESHOLDS) -> str:
     """One sentence or two of advice: 'Use batch 128, 0 workers, tensor pipeline. Workers slow this ...'."""
+    lead, rest = advice_parts(rec, cores, thresholds)
+    return f"{lead} {rest}" if rest else lead
+
+
+def advice_parts(rec: Recommendation, cores: int | None,
+                 thresholds: VerdictThresholds = THRESHOLDS) -> tuple[str, str]:
+    """The advice as (what to use, why): ('Use batch 128, 0 workers, tensor pipeline.', 'Workers slow ...')."""
     _machine, device, model = rec.where
     if rec.best is None:
         if rec.epochs:
-            return (f"No advice for {model} on {device}: all {rec.epochs} epochs measured here are invalid; "
+            return (f"No advice for {model} on {device}: all {rec.epochs} epochs measured here are invalid;",
                     "measure again on a quiet machine.")
-        return f"No epoch of {model} was measured on {device}, so there is nothing to advise."
-    text = f"Use {configuration(rec.best)}"
+        return f"No epoch of {model} was measured on {device}, so there is nothing to advise.", ""
+    lead = f"Use {configuration(rec.best)}"
     if rec.best.config.transform and rec.other_transforms:
-        text += f" ({rec.best.config.transform} transform)"
-    text += "."
+        lead += f" ({rec.best.config.transform} transform)"
+    lead += "."
+    text = ""
     effect = rec.worker_effect
     box = (f"this {cores}-core box" if cores else "this machine") if not rec.best.config.cuda else "this machine"
     if effect is not None and effect.slowdown > 1 + max(effect.spread, thresholds.same_speed):
@@ -329,7 +405,10 @@ def advice(rec: Recommendation, cores: int | None, thresholds: VerdictThresholds
                                                        if not rec.best.config.cuda else "."))
         else:
             text += f" {ours} workers make it {show.times(effect.slowdown)} faster than {effect.workers}."
-    if rec.speedup_vs_tutorial is not None and not rec.is_tutorial:
+    if rec.speedup_vs_tutorial is not None and not rec.is_tutorial and tutorial_overlaps(rec):
+        text += (f" That is no measurable difference from the tutorial's own settings ({TUTORIAL}): "
+                 f"{show.times(rec.speedup_vs_tutorial)}, inside their intervals.")
+    elif rec.speedup_vs_tutorial is not None and not rec.is_tutorial:
         text += f" That is {show.times(rec.speedup_vs_tutorial)} the tutorial's own settings ({TUTORIAL})."
         idle = rec.tutorial.gpu_util_pct_mean
         if rec.best.config.cuda and idle is not None:  # why the GPU sits idle at the tutorial's settings
@@ -338,29 +417,52 @@ def advice(rec: Recommendation, cores: int | None, thresholds: VerdictThresholds
                      + (f", here {show.percent(here)}." if here is not None else "."))
     elif rec.is_tutorial:
         text += " That is the tutorial's own setting."
-    return text
+    return lead, text.strip()
+
+
+def tutorial_overlaps(rec: Recommendation) -> bool:
+    """Whether the best epoch and the tutorial's settings read inside each other's intervals (both known)."""
+    best, tutorial = rec.best, rec.tutorial
+    if best is None or tutorial is None or best.interval is None or tutorial.interval is None:
+        return False
+    return derive.overlap(best.interval, tutorial.interval)
+
+
+def advice_line(rec: Recommendation) -> str:
+    """The advice's first words: 'Use batch 128, 0 workers, tensor pipeline.' (or why there is none)."""
+    return f"Use {configuration(rec.best)}." if rec.best is not None else ""
 
 
 def recommendation(rec: Recommendation, thresholds: VerdictThresholds = THRESHOLDS) -> str:
-    """The evidence behind the advice, for the details table."""
+    """The evidence behind the advice, in one text."""
+    return " ".join(recommendation_facts(rec, thresholds))
+
+
+def recommendation_facts(rec: Recommendation, thresholds: VerdictThresholds = THRESHOLDS,
+                         numbers: bool = True) -> list[str]:
+    """The evidence behind the advice as short facts, one sentence each; `numbers=False` leaves out
+    what a table shows in its own columns (the best epoch's speed, the speed-up, the verdict)."""
     machine, device, model = rec.where
     if rec.best is None:
         if rec.best_step is not None:
-            return (f"No epoch was measured for {model} on {machine} {device}: nothing to recommend. Its train step "
+            return [f"No epoch was measured for {model} on {machine} {device}: nothing to recommend. Its train step "
                     f"peaks at {show.rate_unit(rec.best_step.images_per_sec)} (batch "
-                    f"{rec.best_step.config.batch_size}, no input pipeline).")
-        return f"All {rec.epochs} epochs of {model} on {machine} {device} are invalid: nothing is recommended."
+                    f"{rec.best_step.config.batch_size}, no input pipeline)."]
+        return [f"All {rec.epochs} epochs of {model} on {machine} {device} are invalid: nothing is recommended."]
     best = rec.best
-    sentences = [f"Fastest measured epoch: {configuration(best)}, {show.rate_unit(best.images_per_sec)} "
-                 f"({show.duration(best.epoch_seconds)} per {FULL_EPOCH_IMAGES:,}-image epoch"
-                 f"{', ' + epoch_note(best) if best.full_epoch_projected else ''})."]
+    sentences = []
+    if numbers:
+        sentences.append(f"Fastest measured epoch: {configuration(best)}, {show.rate_unit(best.images_per_sec)} "
+                         f"({show.duration(best.epoch_seconds)} per {FULL_EPOCH_IMAGES:,}-image epoch"
+                         f"{', ' + epoch_note(best) if best.full_epoch_projected else ''}).")
     if rec.tutorial is None:
         sentences.append(f"The tutorial's own settings ({TUTORIAL}) were not measured here, so no speed-up over "
                          "them is claimed.")
-    elif not rec.is_tutorial:
+    elif not rec.is_tutorial and numbers:
+        same = ", inside their intervals: no measurable difference" if tutorial_overlaps(rec) else ""
         sentences.append(f"{show.times(rec.speedup_vs_tutorial)} the tutorial's own settings ({TUTORIAL}: "
-                         f"{show.rate_unit(rec.tutorial.images_per_sec)}).")
-    if rec.verdict is not None and rec.verdict.verdict:
+                         f"{show.rate_unit(rec.tutorial.images_per_sec)}){same}.")
+    if rec.verdict is not None and rec.verdict.verdict and numbers:
         sentences.append(f"It is {rec.verdict.verdict}: {evidence(rec.verdict, thresholds)}.")
     if rec.plateau is not None:
         sentences.append(plateau(rec.plateau, best, thresholds))
@@ -388,7 +490,7 @@ def recommendation(rec: Recommendation, thresholds: VerdictThresholds = THRESHOL
     if rec.invalid_epochs:
         sentences.append(f"{show.plural(rec.invalid_epochs, 'epoch')} measured here "
                          f"{'is' if rec.invalid_epochs == 1 else 'are'} invalid and left out.")
-    return " ".join(sentences)
+    return sentences
 
 
 def plateau(found: WorkerPlateau, best: Case, thresholds: VerdictThresholds = THRESHOLDS) -> str:
@@ -411,12 +513,23 @@ def plateau(found: WorkerPlateau, best: Case, thresholds: VerdictThresholds = TH
             f"measured ({others}){caveat}.")
 
 
-def comparison(found: Comparison) -> str:
-    """'At the settings both measured, a and b are within 3% ...'."""
+def comparison(found: Comparison, best_overlap: bool = False) -> str:
+    """'On the CPU device: a's best measured epoch is 2.1x b's, but ...; at the settings both measured ...'.
+
+    The faster side is named first. `best_overlap`: the two best epochs' intervals overlap (the
+    page checks them), so their ratio is no measurable difference.
+    """
     model = f" of {found.model}" if found.model else ""
     device = "GPU" if found.device == "cuda" else "CPU"
-    text = (f"On the {device} device: {found.reference}'s best measured epoch{model} is "
-            f"{show.times(found.best_ratio)} {found.machine}'s, but they were measured on different grids")
+    faster, slower, ratio = ((found.reference, found.machine, found.best_ratio) if found.best_ratio >= 1
+                             else (found.machine, found.reference, 1 / found.best_ratio))
+    if best_overlap:
+        text = (f"On the {device} device: {found.reference}'s and {found.machine}'s best measured epochs{model} "
+                f"are {show.times(ratio)} apart, inside their intervals: no measurable difference; they were "
+                "measured on different grids")
+    else:
+        text = (f"On the {device} device: {faster}'s best measured epoch{model} is {show.times(ratio)} "
+                f"{slower}'s, but they were measured on different grids")
     threads = found.threads
     if threads[0] != threads[1] and None not in threads:
         text += f" and with different torch thread counts ({threads[0]} against {threads[1]})"
@@ -434,9 +547,13 @@ def comparison(found: Comparison) -> str:
     else:
         text += f"{found.machine} is {show.times(1 / found.shared_ratio)} {found.reference}."
     if found.only_reference:
-        text += (f" {found.reference}'s lead beyond that comes from settings {found.machine} did not measure "
-                 f"({show.joined([_setting_words(setting) for setting in found.only_reference[:3]])}"
-                 f"{' ...' if len(found.only_reference) > 3 else ''}).")
+        others = (f"{show.joined([_setting_words(setting) for setting in found.only_reference[:3]])}"
+                  f"{' ...' if len(found.only_reference) > 3 else ''}")
+        if found.best_ratio > 1 and not best_overlap:
+            text += (f" {found.reference}'s lead beyond that comes from settings {found.machine} did not measure "
+                     f"({others}).")
+        else:
+            text += f" {found.reference} also measured settings {found.machine} did not ({others})."
     return text
 
 
@@ -474,3 +591,181 @@ def compile_payoff(found: CompilePayoff) -> str:
     return (f"after {show.epochs(found.break_even_epochs)} epochs: {show.times(found.speedup)} eager's speed{same} "
             f"saves {show.seconds(found.saved_seconds_per_epoch)} s an epoch against "
             f"{show.duration(found.compile_seconds)} of compiling")
+
+
+# Time to a trained classifier (reports.analysis.to_target).
+LR_RULES = {"tutorial": "the tutorial's", "linear": "linear rule", "linear-capped": "linear rule, capped",
+            "override": "set by --bench-lr"}
+
+
+def data_words(source: str | None) -> str:
+    """What an accuracy was measured on: 'the hard synthetic set' or 'real CIFAR-10 (/data/cifar10)'."""
+    if source == vocab.SYNTHETIC_HARD:
+        return "the hard synthetic set"
+    if source == vocab.SYNTHETIC:
+        return "the synthetic CIFAR-10-shaped set"
+    if not source:
+        return "data the run did not record"
+    return f"real CIFAR-10 ({source})"
+
+
+def target(accuracy: float | None, source: str | None) -> str:
+    """'30% test accuracy on the hard synthetic set'."""
+    return f"{show.accuracy(accuracy)} test accuracy on {data_words(source)}"
+
+
+def lr_plan(case: Case) -> str:
+    """'lr 0.032 (linear rule), 50 warm-up steps'."""
+    if case.lr is None:
+        return "learning rate not recorded"
+    rule = LR_RULES.get(case.lr_rule or "", case.lr_rule or "rule not recorded")
+    warmup = (f"{show.plural(case.warmup_steps, 'warm-up step')}" if case.warmup_steps else "no warm-up"
+              ) if case.warmup_steps is not None else ""
+    return ", ".join(part for part in (f"lr {show.learning_rate(case.lr)} ({rule})", warmup) if part)
+
+
+def seeds(answer: derive.TimeToTarget) -> str:
+    """'1 seed', '3 seeds', or '2 of 3 seeds' where some missed the target."""
+    if answer.reached == answer.seeds:
+        return show.plural(answer.seeds, "seed")
+    return f"{answer.reached} of {show.plural(answer.seeds, 'seed')}"
+
+
+def time_to_target(row: ToTarget) -> str:
+    """'24 s [22-26 s]': the median over the seeds that reached the target, with their range."""
+    answer = row.answer
+    if answer.seconds is None:
+        return ""
+    if answer.seeds < 2 or show.duration(answer.seconds_low) == show.duration(answer.seconds_high):
+        return show.duration(answer.seconds)
+    return f"{show.duration(answer.seconds)} [{show.duration_range(answer.seconds_low, answer.seconds_high)}]"
+
+
+def missed(row: ToTarget, accuracy: float | None) -> str:
+    """'did not reach 30% within its budget (best 27%, 3 seeds)'."""
+    best = row.answer.best_accuracy
+    told = f"best {show.accuracy(best)}, " if best is not None else ""
+    return f"did not reach {show.accuracy(accuracy)} within its budget ({told}{seeds(row.answer)})"
+
+
+def settings(case: Case) -> str:
+    """'batch 128, 0 workers, tensor': a configuration in few words (its pipeline's name alone)."""
+    c = case.config
+    return show.config(c.batch_size, c.num_workers, c.loader).removesuffix(" pipeline")
+
+
+def fastest_to_target(answer: TargetAnswer) -> str:
+    """The fastest configuration to the target and its learning rate, with the ones tied with it, one a line."""
+    best = answer.fastest
+    if best is None:
+        if not answer.ranked and answer.invalid:
+            case = answer.invalid[0]
+            reason = next((reason for reason in case.trust_reasons if reason.level == "invalid"), None)
+            why = f" ({reason_short(reason)})" if reason is not None else ""
+            return (f"not ranked: {show.plural(len(answer.invalid), 'converge case')} measured while the machine "
+                    f"was busy or throttled{why}")
+        closest = answer.ranked[0]
+        return (f"none of {show.plural(len(answer.ranked), 'configuration')} reached "
+                f"{show.accuracy(answer.target_accuracy)} within its budget\nclosest: {settings(closest.case)}, best "
+                f"{show.accuracy(closest.answer.best_accuracy)}")
+    lines = [settings(best.case), lr_plan(best.case)]
+    # A tie in few words (its whole plan is in the ranking below): no measurable difference from the fastest.
+    lines += [f"tie: {settings(row.case)}, lr {show.learning_rate(row.case.lr)}" for row in answer.ties]
+    return "\n".join(lines)
+
+
+def tutorial_to_target(answer: TargetAnswer) -> str:
+    """How the tutorial's own recipe did: its time, how much slower than the fastest, or that it missed."""
+    tutorial, best = answer.tutorial, answer.fastest
+    if tutorial is None:
+        return "not trained to the target here"
+    if not tutorial.reached:
+        return missed(tutorial, answer.target_accuracy)
+    time = f"{time_to_target(tutorial)}, {seeds(tutorial.answer)}"
+    if best is None or tutorial is best:
+        return f"{time}\nthe fastest here"
+    if tutorial.rank == best.rank:
+        return f"{time}\na tie with the fastest (no measurable difference)"
+    return f"{time}\n{show.times(answer.speedup_vs_tutorial)} the fastest's time (rank {tutorial.rank})"
+
+
+def fastest_per_image(answer: TargetAnswer) -> str:
+    """The fastest configuration per image (the best epoch), its throughput and how it did to the target."""
+    epoch = answer.fastest_per_image
+    if epoch is None:
+        return "no epoch measured here"
+    rate = f"{show.with_interval(epoch.images_per_sec, epoch.interval)} img/s"
+    trained = answer.fastest_per_image_to_target
+    best = answer.fastest
+    if trained is not None and best is not None and trained is best:
+        return f"the same configuration: {rate}"
+    head = f"{settings(epoch)}: {rate}"
+    if trained is None:
+        return f"{head}\nnot trained to the target"
+    if not trained.reached:
+        return f"{head}\n{missed(trained, answer.target_accuracy)}"
+    place = "a tie with the fastest" if best is not None and trained.rank == best.rank else f"rank {trained.rank}"
+    return f"{head}\nto target: {time_to_target(trained)} ({place})"
+
+
+def to_target_headline(answers: list[TargetAnswer]) -> str:
+    """The sentence above the answer: the target, the data, the seeds and what a tie means."""
+    targets = list(dict.fromkeys(target(answer.target_accuracy, answer.data_source) for answer in answers))
+    return (f"Time to train the classifier to {show.joined(targets, 'or')}, median over seeds with their range; "
+            "a configuration that did not reach the target is never ranked ahead of one that did, and two whose "
+            "intervals overlap are a tie (no measurable difference). Throughput, the evidence for why, follows.")
+
+
+def answer_title(by_target: bool) -> str:
+    """The answer's heading."""
+    if by_target:
+        return "Fastest to a trained classifier, per machine"
+    return "Fastest epoch per machine, device and model"
+
+
+def epoch_headline(ranked_by: str, answers: list[TargetAnswer], epochs: bool = True) -> str:
+    """The sentence above an answer by epoch time: why it is not by time to a trained classifier
+    (`epochs`: whether any epoch was measured to answer by)."""
+    ranked = "cost" if ranked_by == "cost" else "time"
+    if not answers:
+        why = "No configuration was trained to a target accuracy here (no converge case)"
+    else:
+        said = []
+        for answer in answers:
+            machine, device, _model = answer.where
+            if not answer.ranked:
+                said.append(f"{machine} · {device} (measured while the machine was busy: not ranked)")
+            else:
+                said.append(f"{machine} · {device} (no configuration reached "
+                            f"{show.accuracy(answer.target_accuracy)} within its budget)")
+        why = f"No configuration reached its target on a quiet machine: {show.joined(said)}"
+    if not epochs:
+        return f"{why}, and no epoch was measured to answer by throughput instead."
+    return (f"{why}, so this answers by {ranked} per 50,000-image epoch: throughput, not time to a trained "
+            "classifier. A tie (\"=2\") is no measurable difference: the intervals overlap.")
+
+
+SEARCH_STOPS = {"complete": "every planned measurement made", "budget": "its time budget ran out",
+                "no_candidates": "no configuration was left to measure", "interrupted": "it was stopped",
+                "machine_busy": "the machine was busy: several measurements in a row were invalid"}
+
+
+def search_line(search: dict) -> str:
+    """The auto preset's search in a line: 'auto search: 12 configurations, 20 trials in 5.0 of 10 min;
+    stopped: its time budget ran out' (`machine_info["cifarbench"]["search"]`, as the file holds it)."""
+    candidates = search.get("candidates")
+    trials = search.get("trials")
+    spent, budget = search.get("spent_seconds"), search.get("budget_seconds")
+    parts = []
+    if isinstance(candidates, int):
+        parts.append(show.plural(candidates, "configuration"))
+    if isinstance(trials, list):
+        timed = (f" in {show.duration(spent)} of {show.duration(budget)}"
+                 if isinstance(spent, int | float) and isinstance(budget, int | float) else "")
+        parts.append(f"{show.plural(len(trials), 'trial')}{timed}")
+    stop = search.get("stop") if isinstance(search.get("stop"), dict) else None
+    line = "auto search: " + (", ".join(parts) or "its path recorded")
+    if stop is None:
+        return line + "; not finished"
+    code = str(stop.get("code"))
+    return f"{line}; stopped: {SEARCH_STOPS.get(code, code)}"

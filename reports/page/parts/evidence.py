@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.contract import derive
 from reports.analysis.analyse import Analysis
 from reports.analysis.scaling import ScalingPoint
 from reports.page import display as show
 from reports.page import words
-from reports.page.columns import Table, fold, money_formats, table
+from reports.page.columns import Cell, Table, fold, money_formats, table
+from reports.page.parts.answer import speedup_cell
 
 SCALING_COLUMNS = ["machine", "model", "device", "loader", "rank_batch_size", "scaling", "backend", "world_size",
                    "nnodes", "trust", "images_per_sec", "baseline_images_per_sec", "scaling_efficiency",
@@ -44,32 +46,127 @@ def scaling_table(points: Sequence[ScalingPoint]) -> Table:
     return table(rows, shown, id="scaling-table", notes=said + notes)
 
 
+def comparison_sentences(analysis: Analysis) -> list[str]:
+    """The like-for-like comparisons in words, each told whether the two best epochs' intervals overlap."""
+    found = []
+    for comparison in analysis.comparisons:
+        bests = [_best_epoch(analysis, machine, comparison.model, comparison.device)
+                 for machine in (comparison.reference, comparison.machine)]
+        overlap = (all(case is not None and case.interval is not None for case in bests)
+                   and derive.overlap(bests[0].interval, bests[1].interval))
+        found.append(words.comparison(comparison, overlap))
+    return found
+
+
+def _best_epoch(analysis: Analysis, machine: str, model: str | None, kind: str):
+    """The fastest recommended epoch of `machine` for `model` on a device of `kind` ("cpu" or "cuda")."""
+    bests = [rec.best for rec in analysis.recommendations if rec.best is not None and rec.where[0] == machine
+             and rec.where[2] == model and ("cuda" if rec.best.config.cuda else "cpu") == kind]
+    return max(bests, key=lambda case: case.images_per_sec, default=None)
+
+
+def to_target_ranking(analysis: Analysis) -> Table | None:
+    """Every configuration trained to the target, ranked per machine, device, model and target: the
+    reached first (ties sharing a rank), then those that missed it, then those measured on a busy machine."""
+    if not analysis.to_target:
+        return None
+    rows = []
+    for answer in analysis.to_target:
+        machine, device, model = answer.where
+        ranks = [row.rank for row in answer.ranked]
+        for row in answer.ranked:
+            shared = row.rank is not None and ranks.count(row.rank) > 1
+            rows.append({"machine": machine, "device": device, "model": model,
+                         "rank": Cell(show.rank(row.rank, shared) if row.reached else "not reached",
+                                      row.rank),
+                         "configuration": words.settings(row.case), "lr_plan": words.lr_plan(row.case),
+                         "seeds": words.seeds(row.answer),
+                         "time_to_target": Cell(words.time_to_target(row), row.seconds) if row.reached else None,
+                         "best_accuracy": row.answer.best_accuracy,
+                         "images_per_sec_interval": Cell(show.with_interval(row.case.images_per_sec,
+                                                                            row.case.interval),
+                                                         row.case.images_per_sec),
+                         "trust": row.case.trust or "not assessed"})
+        for case in answer.invalid:
+            rows.append({"machine": machine, "device": device, "model": model, "rank": Cell("not ranked: invalid"),
+                         "configuration": words.settings(case), "lr_plan": words.lr_plan(case),
+                         "seeds": words.seeds(case.to_target), "best_accuracy": case.to_target.best_accuracy,
+                         "trust": "invalid"})
+    targets = list(dict.fromkeys(words.target(answer.target_accuracy, answer.data_source)
+                                 for answer in analysis.to_target))
+    notes = [f"Target: {show.joined(targets, 'or')}. Time to target: training seconds until the epoch whose "
+             "evaluation reached it (evaluations excluded), the median over the seeds that reached it, with their "
+             "range. Ranked by it; a tie (\"=1\") where the times' intervals (the seeds' range, widened by the "
+             "throughput's interval) overlap. A configuration that missed the target within its budget comes after "
+             "every one that reached it."]
+    shown, said = fold(rows, ["machine", "device", "model", "rank", "configuration", "lr_plan", "seeds",
+                              "time_to_target", "best_accuracy", "images_per_sec_interval", "trust"],
+                       ("model", "device"))
+    return table(rows, shown, id="to-target", notes=said + notes)
+
+
 def verdicts_table(analysis: Analysis) -> Table | None:
-    """What limits each epoch configuration, with the evidence and the ceilings it was judged against."""
+    """What limits each epoch configuration: the split of its steps and its share of the step ceiling
+    as small bars, the ceilings' speeds in columns, and the rest of the evidence as short facts."""
     if not analysis.verdicts:
         return None
-    rows = [{"machine": v.config.machine, "device": v.config.device, "model": v.config.model,
-             "configuration": words.configuration(v.epoch), "verdict": v.verdict or "not judged",
-             "evidence": words.evidence(v), "fraction_of_ceiling": v.fraction_of_ceiling,
-             "epoch_images_per_sec": v.epoch.images_per_sec, "step_images_per_sec": v.step_speed,
-             "loader_images_per_sec": v.loader_speed} for v in analysis.verdicts]
-    return table(rows, ["machine", "device", "model", "configuration", "verdict", "evidence", "fraction_of_ceiling",
-                        "epoch_images_per_sec", "step_images_per_sec", "loader_images_per_sec"], id="verdicts")
+    rows = []
+    for v in analysis.verdicts:
+        epoch = v.epoch
+        rows.append({"machine": v.config.machine, "device": v.config.device, "model": v.config.model,
+                     "configuration": words.configuration(epoch), "verdict": v.verdict or "not judged",
+                     "share_waiting": _share(epoch.wait_share),
+                     "fraction_of_ceiling": _ceiling_cell(v) if v.verdict else None,
+                     "epoch_images_per_sec": Cell(show.with_interval(epoch.images_per_sec, epoch.interval),
+                                                  epoch.images_per_sec),
+                     "step_images_per_sec": v.step_speed if v.verdict else None,
+                     "loader_images_per_sec": v.loader_speed if v.verdict else None,
+                     "evidence": "\n".join(words.evidence_facts(v, numbers=False))})
+    notes = ["Waits for input: the share of each step spent waiting for its batch, measured inside the epoch (on a "
+             "GPU, the GPU's idle time between steps). Of step ceiling: the epoch's images/s over its train step's "
+             "alone; an epoch cannot beat it, so a reading above it is a measurement problem, not a result."]
+    shown, said = fold(rows, ["machine", "device", "model", "configuration", "verdict", "share_waiting",
+                              "fraction_of_ceiling", "epoch_images_per_sec", "step_images_per_sec",
+                              "loader_images_per_sec", "evidence"], ("model",))
+    return table(rows, shown, id="verdicts", notes=said + notes)
+
+
+def _share(value: float | None) -> Cell | None:
+    return Cell(show.fraction(value), value, value) if value is not None else None
+
+
+def _ceiling_cell(verdict) -> Cell | None:
+    """The epoch's share of its step ceiling, with a bar; above it: at its ceiling, or a measurement problem."""
+    fraction = verdict.fraction_of_ceiling
+    if fraction is None:
+        return None
+    above = words.above_ceiling(verdict)
+    if above == "problem":
+        return Cell("measurement problem", fraction)
+    if above == "at":
+        return Cell("at its ceiling", fraction, 1.0)
+    return Cell(show.fraction(fraction), fraction, fraction)
 
 
 def recommendations_table(analysis: Analysis) -> Table | None:
-    """The advice per machine, device and model, with the best configuration's speed."""
+    """The advice per machine, device and model: the best configuration's speed in columns, the rest as
+    short facts."""
     if not analysis.recommendations:
         return None
     rows = []
     for rec in analysis.recommendations:
         machine, device, model = rec.where
-        rows.append({"machine": machine, "device": device, "model": model, "advice": words.recommendation(rec),
-                     "images_per_sec": rec.best.images_per_sec if rec.best else None,
-                     "full_epoch_seconds": rec.best.epoch_seconds if rec.best else None,
-                     "speedup_vs_tutorial": rec.speedup_vs_tutorial})
-    return table(rows, ["machine", "device", "model", "advice", "images_per_sec", "full_epoch_seconds",
-                        "speedup_vs_tutorial"], id="recommendations")
+        best = rec.best
+        lines = [words.advice_line(rec), *words.recommendation_facts(rec, numbers=False)]
+        rows.append({"machine": machine, "device": device, "model": model,
+                     "advice": "\n".join(line for line in lines if line),
+                     "images_per_sec_interval": Cell(show.with_interval(best.images_per_sec, best.interval),
+                                                     best.images_per_sec) if best else None,
+                     "full_epoch_seconds": best.epoch_seconds if best else None,
+                     "speedup_vs_tutorial": speedup_cell(rec),
+                     "limit": words.limit(rec.verdict) if best else None})
+    return table(rows, ["machine", "device", "model", "advice", "images_per_sec_interval", "full_epoch_seconds",
+                        "speedup_vs_tutorial", "limit"], id="recommendations")
 
 
 def costs_table(analysis: Analysis) -> Table | None:

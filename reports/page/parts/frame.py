@@ -6,7 +6,9 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from bench.contract import vocab
 from reports.page import display as show
+from reports.page import words
 from reports.page.parts.result_tables import GROUP_SENTENCES, GROUP_TITLES
 from reports.reading import tidy as tidy_stage
 from reports.reading.load import Record
@@ -20,7 +22,9 @@ def lead(ours: pd.DataFrame, machines: pd.DataFrame) -> str:
     names = list(machines["machine"]) if not machines.empty else []
     listed = f" ({show.joined(names)})" if len(names) <= 8 else ""
     models = sorted({str(value) for value in ours["model"].dropna()})
-    return (f"CIFAR-10 training throughput measured with cifarbench: {len(ours):,} cases on "
+    what = ("time to a target accuracy and throughput" if (ours["group"] == vocab.CONVERGE).any()
+            else "throughput")
+    return (f"CIFAR-10 training {what} measured with cifarbench: {len(ours):,} cases on "
             f"{show.plural(len(names), 'machine')}{listed}"
             + (f", model {show.joined(models)}" if models else "") + ".")
 
@@ -52,7 +56,7 @@ def method(ours: pd.DataFrame) -> list[dict]:
     """What each measured group times, with its number of cases."""
     return [{"title": GROUP_TITLES[group], "sentence": GROUP_SENTENCES[group],
              "count": int((ours["group"] == group).sum())}
-            for group in (*tidy_stage.GROUPS, tidy_stage.DDP_GROUP)
+            for group in (*tidy_stage.GROUPS, tidy_stage.DDP_GROUP, vocab.CONVERGE)
             if not ours.empty and (ours["group"] == group).any()]
 
 
@@ -61,8 +65,7 @@ def facts(ours: pd.DataFrame, frame: pd.DataFrame) -> list[tuple[str, str]]:
     facts = []
     if ours.empty:
         return facts
-    data = sorted({"synthetic CIFAR-10-shaped data" if value == "synthetic" else f"CIFAR-10 from {value}"
-                   for value in ours["data_source"].dropna()})
+    data = sorted({words.data_words(str(value)) for value in ours["data_source"].dropna()})
     if data:
         facts.append(("Data", show.joined(data)))
     presets = sorted({str(value) for value in ours["preset"].dropna()})
