@@ -99,11 +99,11 @@ def test_hard_labels_are_balanced_classes_with_the_specs_label_noise():
         assert np.array_equal(true.images, observed.images)
         assert np.bincount(true.labels).tolist() == [count // 10] * 10  # exactly balanced, as CIFAR-10
         relabelled = true.labels != observed.labels
-        # 0.3 of the labels name another class: 4.6 standard deviations either side at 20,000.
+        # 36% of the labels name another class: 4.4 standard deviations either side at 20,000.
         assert abs(relabelled.mean() - HARD_SPEC.label_noise) < 0.015 * (20_000 / count) ** 0.5
         # Symmetric noise: every class stays near a tenth.
         assert np.all(np.abs(np.bincount(observed.labels) / count - 0.1) < 0.01 * (20_000 / count) ** 0.5)
-    assert HARD_SPEC.label_noise == 0.3
+    assert HARD_SPEC.label_noise == 0.36
 
 
 def test_hard_spec_rejects_what_it_cannot_build():
@@ -124,6 +124,18 @@ def test_one_tutorial_epoch_on_synthetic_data_scores_far_above_chance(cifar):
     accuracy = evaluate(model, make_loader(cifar.test, "tensor", "tutorial", 1000, shuffle=False), device)
     assert result.images == 50_000
     assert accuracy >= 0.5, f"accuracy {accuracy:.3f} after one epoch"
+
+
+def test_the_hard_set_is_learnable_but_not_in_a_few_thousand_steps(hard):
+    """The tutorial's settings, 20,000 images (5,000 steps) on the CPU: the easy set scores 0.96
+    there, the hard set 0.28 (seed 0): past chance, far from its 0.54 after two epochs."""
+    torch.manual_seed(0)
+    model = get_model("tutorial")
+    device = torch.device("cpu")
+    train_epoch(model, make_optimizer(model), make_loader(hard.train, "tensor", "tutorial", 4), device,
+                max_images=20_000)
+    accuracy = evaluate(model, make_loader(hard.test, "tensor", "tutorial", 1000, shuffle=False), device)
+    assert 0.15 < accuracy < 0.4, f"accuracy {accuracy:.3f} after 20,000 images"
 
 
 def test_per_sample_path_is_torchvisions(cifar):
