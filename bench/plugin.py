@@ -285,10 +285,14 @@ def pytest_collection_modifyitems(session, config, items):
 def pytest_collection_finish(session):
     state = _session(session.config)
     if state is not None:
-        # The auto preset's search decides as it goes: no count of runs ahead of it.
+        # The auto preset's search decides as it goes: no count of runs ahead of it. A smoke run
+        # (--benchmark-disable) is pytest's own loop: every case once, converge included.
         auto = state.sweep.grid.candidates is not None
-        state.progress.total = 0 if auto else len(runs([item for item in session.items
-                                                         if _group(item) != CONVERGE], state.repeats))
+        if state.smoke:
+            state.progress.total = len(session.items)
+        else:
+            state.progress.total = 0 if auto else len(runs([item for item in session.items
+                                                             if _group(item) != CONVERGE], state.repeats))
 
 
 @pytest.hookimpl(tryfirst=True)

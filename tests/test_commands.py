@@ -8,6 +8,7 @@ is timed or asserted about speed.
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -71,14 +72,20 @@ def test_missing_data_folder_stops_before_the_first_case(tmp_path):
 
 def test_benchmark_disable_is_a_smoke_run_of_every_group(tmp_path):
     results = tmp_path / "results"
+    # Both fast pipelines, one ddp launch (the launch alone takes about 10 s here).
     completed = pytest_command("--benchmark", "--benchmark-disable", f"--bench-results={results}", *SMALL,
-                               "--bench-loaders", "tensor,device")
+                               "--bench-loaders", "tensor,device", "--bench-world-sizes", "2",
+                               "-k", "not (bench_ddp and device)")
     assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr
     assert " failed" not in completed.stdout
     for case in ("bench_loader[", "bench_forward[", "bench_train_step[", "bench_epoch[", "bench_ddp[",
-                 "bench_sampler_overhead["):
+                 "bench_converge[", "bench_sampler_overhead[", "bench_phase_overhead["):
         assert any(case in line and "PASSED" in line for line in completed.stdout.splitlines()), case
     assert "nothing was timed or saved" in completed.stdout
+    counts = re.findall(r"; (\d+)/(\d+) runs done", completed.stdout)
+    assert counts
+    assert all(int(done) <= int(total) for done, total in counts), counts  # never 17/16
+    assert counts[-1][0] == counts[-1][1]
     assert not results.exists()
 
 

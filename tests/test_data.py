@@ -113,17 +113,19 @@ def test_hard_spec_rejects_what_it_cannot_build():
         HardSpec(label_noise=0.95)
 
 
-def test_one_tutorial_epoch_on_synthetic_data_scores_far_above_chance(cifar):
-    """The tutorial's settings (batch 4, SGD 0.001/0.9), one epoch, on the CPU."""
+def test_a_fifth_of_a_tutorial_epoch_on_the_easy_set_scores_far_above_chance(cifar):
+    """The tutorial's settings (batch 4, SGD 0.001/0.9), 10,000 images on the CPU: the easy set
+    is learnable at once (0.85 there, seed 0; docs/convergence.md), right for timing only."""
     torch.manual_seed(0)
     model = get_model("tutorial")
     device = torch.device("cpu")
     # The tensor pipeline applies the tutorial's transform batch-wise (same arithmetic as the
-    # per-sample path, checked below) and keeps this test to about 20 s on two cores.
-    result = train_epoch(model, make_optimizer(model), make_loader(cifar.train, "tensor", "tutorial", 4), device)
+    # per-sample path, checked below) and keeps this test to a few seconds on two cores.
+    result = train_epoch(model, make_optimizer(model), make_loader(cifar.train, "tensor", "tutorial", 4), device,
+                         max_images=10_000)
     accuracy = evaluate(model, make_loader(cifar.test, "tensor", "tutorial", 1000, shuffle=False), device)
-    assert result.images == 50_000
-    assert accuracy >= 0.5, f"accuracy {accuracy:.3f} after one epoch"
+    assert result.images == 10_000
+    assert accuracy >= 0.5, f"accuracy {accuracy:.3f} after 10,000 images"
 
 
 def test_the_hard_set_is_learnable_but_not_in_a_few_thousand_steps(hard):
