@@ -23,6 +23,7 @@ from reports.analysis.run_compare import (
     INVALID_RUN,
     NO_INTERVAL,
     NO_SCIPY,
+    RESOURCE,
     SETTING,
     THREADS,
     TOO_FEW_ROUNDS,
@@ -80,7 +81,7 @@ def test_beyond_the_factor_but_intervals_overlapping_is_no_measurable_change():
     assert found.verdict is Verdict.SAME
     assert found.check(Rule.FACTOR).held is True
     assert found.check(Rule.INTERVALS).held is False
-    assert compare_text.verdict_sentence(found) == "no measurable change: 1.2x, intervals overlap"
+    assert compare_text.verdict_sentence(found) == "no measurable change: 1.2x, inside an interval"
 
 
 def test_intervals_apart_but_within_the_factor_is_no_measurable_change():
@@ -97,7 +98,7 @@ def test_apart_beyond_the_factor_and_a_small_p_is_slower():
     found = compare_case(measured(1000), measured(520), rank_test=fixed_p(0.0002))
     assert found.verdict is Verdict.SLOWER
     assert all(check.held for check in found.checks)
-    assert compare_text.verdict_sentence(found) == "slower: 0.52x, intervals apart, p = 0.0002"
+    assert compare_text.verdict_sentence(found) == "slower: 0.52x, outside the intervals, p = 0.0002"
 
 
 def test_apart_beyond_the_factor_and_a_small_p_from_scipy_is_faster():
@@ -124,7 +125,7 @@ def test_too_few_rounds_for_the_rank_test_leaves_intervals_and_factor_to_decide_
     assert rank.skipped == TOO_FEW_ROUNDS
     assert rank.figure == pytest.approx(1 / 6)
     assert compare_text.verdict_sentence(found) == (
-        "slower: 0.50x, intervals apart, no rank test (2 and 2 rounds cannot reach p < 0.01)")
+        "slower: 0.50x, outside the intervals, no rank test (2 and 2 rounds cannot reach p < 0.01)")
 
 
 @pytest.mark.parametrize(("old_rounds", "new_rounds", "possible"),
@@ -159,7 +160,6 @@ def test_a_noisy_side_is_still_compared():
 
 @pytest.mark.parametrize(("changes", "fact", "words"), [
     ({"params": (("batch_size", 8), ("device", "cpu"))}, "batch_size", "batch_size 4 -> 8"),
-    ({"cpu_threads": 1}, THREADS, "torch threads 2 -> 1"),
     ({"data_source": "data/cifar-10"}, DATA_SOURCE, "data source synthetic -> data/cifar-10"),
     ({"device_name": "NVIDIA H200"}, DEVICE, "device cpu -> NVIDIA H200"),
 ])
@@ -168,6 +168,30 @@ def test_different_settings_are_not_comparable_and_named(changes, fact, words):
     assert found.verdict is Verdict.NOT_COMPARABLE
     assert [(obstacle.code, obstacle.fact) for obstacle in found.obstacles] == [(SETTING, fact)]
     assert compare_text.verdict_sentence(found, ratio=False) == f"not comparable: {words}"
+
+
+@pytest.mark.parametrize(("changes", "fact", "words"), [
+    ({"cpu_threads": 1}, THREADS, "torch threads 2 -> 1"),
+    ({"params": (("device", "cpu"), ("threads", 1))}, "threads", "threads 2 -> 1"),
+])
+def test_fewer_threads_are_compared_and_named_beside_the_verdict(changes, fact, words):
+    """The CPU a run is given is what a gate must catch (a container's limit, OMP_NUM_THREADS)."""
+    old = measured(1000, params=(("device", "cpu"), ("threads", 2)))
+    found = compare_case(old, measured(500, **{"params": (("device", "cpu"), ("threads", 2)), **changes}),
+                         rank_test=fixed_p(0.0001))
+    assert found.verdict is Verdict.SLOWER
+    assert found.obstacles == ()
+    assert [(resource.code, resource.fact) for resource in found.resources] == [(RESOURCE, fact)]
+    assert compare_text.verdict_sentence(found, ratio=False).endswith(f"; {words}")
+    assert compare_text.resources_line([found]).startswith(f"{words} in 1 case: compared anyway")
+
+
+def test_a_figure_inside_the_other_runs_interval_is_no_measurable_change_even_where_one_is_outside():
+    old = measured(1000, interval=(700, 1300))
+    new = measured(750, interval=(720, 780))  # 1000 is outside new's narrow interval, 750 inside old's
+    found = compare_case(old, new, rank_test=fixed_p(0.0001))
+    assert found.verdict is Verdict.SAME
+    assert found.check(Rule.INTERVALS).held is False
 
 
 def test_a_setting_recorded_on_one_side_only_does_not_block():
@@ -304,7 +328,8 @@ def test_another_machine_and_torch_are_changes_of_the_run_not_obstacles():
     assert "torch 2.14.1+cu130 -> 2.11.0+cu130" in lines
     assert "machine cpu-2core-quiet -> h200-lease" in lines
     # What stops these cases is their settings (16 threads on the H200), named, never the machine.
-    assert {obstacle.fact for found in comparison.cases for obstacle in found.obstacles} == {THREADS, DEVICE}
+    assert {obstacle.fact for found in comparison.cases for obstacle in found.obstacles} == {DEVICE}
+    assert {resource.fact for found in comparison.cases for resource in found.resources} == {THREADS}
 
 
 def test_the_machines_own_speed_is_compared_when_both_runs_read_the_canary():
@@ -389,12 +414,16 @@ def test_cli_a_file_compared_with_itself(tmp_path):
 
 
 def test_cli_two_different_recorded_cpu_runs(tmp_path):
+    """b ran with one torch thread, a with two: compared, the difference named on every row."""
     completed = run_reports("compare", str(CPU_A), str(CPU_B), "--fail-on", "changed", cwd=tmp_path)
-    assert completed.returncode == 0, completed.stderr
     assert "- machine cpu-2core-a -> cpu-2core-b" in completed.stdout
+    assert "- torch threads 2 -> 1 in 6 cases: compared anyway" in completed.stdout
     rows = table_rows(completed.stdout)
-    assert rows
-    assert {row[-1] for row in rows} == {"not comparable: torch threads 2 -> 1"}
+    assert len(rows) == 6
+    assert all(row[-1].endswith("; torch threads 2 -> 1") for row in rows)
+    verdicts = [row[-1].split(":")[0] for row in rows]
+    assert "not comparable" not in verdicts
+    assert completed.returncode == (1 if {"faster", "slower"} & set(verdicts) else 0), completed.stderr
     assert "20 only in old, 14 only in new" in completed.stdout
 
 
@@ -409,7 +438,7 @@ def test_cli_two_recorded_cpu_machines_on_different_days(tmp_path):
     assert set(verdicts) <= {verdict.value for verdict in Verdict}
     for row in rows:  # 3 rounds a side: a change rests on the factor and the intervals alone, and says so
         if row[-1].startswith(("faster", "slower")):
-            assert row[-1].endswith("intervals apart, no rank test (3 and 3 rounds cannot reach p < 0.01)")
+            assert row[-1].endswith("outside the intervals, no rank test (3 and 3 rounds cannot reach p < 0.01)")
     changed = any(verdict in ("faster", "slower") for verdict in verdicts)
     assert completed.returncode == (1 if changed else 0), completed.stderr
 
@@ -430,7 +459,7 @@ def test_cli_a_halved_copy_is_slower_and_fails_the_gate(tmp_path):
     assert {row[3] for row in rows} == {"0.50x"}
     assert {row[-1].split(":")[0] for row in rows} == {"slower"}
     phases = next(row for row in rows if row[0] == PHASES_OFF)
-    assert phases[-1] == "slower: beyond 1.1x, intervals apart, p < 0.0001"
+    assert phases[-1] == "slower: beyond 1.1x, outside the intervals, p < 0.0001"
     assert gated.stderr.startswith("failed: 29 cases slower (--fail-on slower): ")
     assert run_reports("compare", str(QUIET), str(slow), cwd=tmp_path).returncode == 0  # no gate, no failure
 
@@ -472,7 +501,7 @@ def test_cli_without_scipy_says_so_and_still_decides(tmp_path):
     assert completed.returncode == 1, completed.stderr
     assert f"- {compare_text.NO_SCIPY_LINE}" in completed.stdout
     phases = next(row for row in table_rows(completed.stdout) if row[0] == PHASES_OFF)
-    assert phases[-1] == "slower: beyond 1.1x, intervals apart, no rank test (no scipy)"
+    assert phases[-1] == "slower: beyond 1.1x, outside the intervals, no rank test (no scipy)"
 
 
 @pytest.mark.parametrize(("arguments", "message"), [

@@ -5,8 +5,13 @@ a case changed measurably only when all of these hold —
 
 1. the ratio new/old of its images/s is beyond the minimum factor (`factor`, 1.1: faster from
    1.1x, slower from 1/1.1x);
-2. its two 90% intervals (`extra_info["images_per_sec_interval"]`: where another run of the same
-   sweep would read the figure) do not overlap (`bench.contract.derive.overlap`);
+2. each run's figure lies outside the other run's 90% interval (`extra_info["images_per_sec_interval"]`).
+   That interval is built to hold what another run of the same sweep on that machine reads
+   (`bench.contract.derive.interval`: the repeats' spread and the run's pooled run-to-run noise,
+   with the other run's own noise in its width), so a figure outside it is what no run of the
+   unchanged sweep should read. Asking the two intervals to be apart instead would count that
+   noise twice: on this 2-core VM (90% intervals about +-30% wide) one torch thread's 0.6x on
+   the batch-128 forward would read as no change;
 3. a two-sided Mann-Whitney U test over every timed round's images/s (all repeats) gives
    p < `alpha`, where the rounds allow it: with too few rounds even the most extreme ranking
    cannot reach alpha (asv's check, 1 / C(n + m, min(n, m)) >= alpha), and without scipy (the GPU
@@ -17,12 +22,16 @@ the words can say "slower: 0.52x, intervals apart, p = 0.0002" without deciding 
 
 A case is not compared (`NOT_COMPARABLE`, with `Obstacle` records) when either side is invalid,
 has no images/s figure, or was measured with settings that change what was measured: the
-params, torch's threads (`cpu_threads`), the data source, the device. Versions of torch, CUDA,
-the driver, and the machine itself are not obstacles (comparing them is often the point): they
-are listed as `Change`s of the run. The machines' own speed (the canary) is compared when both
-runs read it, and never used to correct a figure. Not checked: the work per round of epochs
-with fixed-work rounds (--bench-epoch-images), since a results file does not say whether its
-rounds were fixed or sized by time, and time-sized rounds differ between runs by design.
+params, the data source, the device. Versions of torch, CUDA, the driver, and the machine itself
+are not obstacles (comparing them is often the point): they are listed as `Change`s of the run.
+Nor are torch's threads (`cpu_threads`, and the `threads` param where the sweep had that axis):
+they are the CPU the run was given, and a run that got fewer (a container's limit, an
+OMP_NUM_THREADS left set) is exactly the slowdown a gate must catch; the case is compared and
+the difference is named beside its verdict (`CaseComparison.resources`). The machines' own
+speed (the canary) is compared when both runs read it, and never used to correct a figure.
+Not checked: the work per round of epochs with fixed-work rounds (--bench-epoch-images), since
+a results file does not say whether its rounds were fixed or sized by time, and time-sized
+rounds differ between runs by design.
 
 Within a side, when several files hold the same case (same machine label and name), the newest
 run's is used, as the report does. Cases match by name; when a side holds several machines they
@@ -72,9 +81,11 @@ NO_SCIPY = "no_scipy"  # scipy is not installed
 INVALID_RUN = "invalid"  # old, new: the two trust levels
 NO_FIGURE = "no_figure"  # old, new: the two figures (None where missing)
 SETTING = "setting"  # fact, old, new: a setting that changes what was measured
+RESOURCE = "resource"  # fact, old, new: the CPU the run was given; named, never blocking
 
 # The facts that change what was measured, as the obstacles name them.
 THREADS, DATA_SOURCE, DEVICE, FIXED_WORK = "torch threads", "data source", "device", "images per epoch round"
+THREADS_PARAM = "threads"  # the threads axis' param (a case's id names it where it is not the default)
 
 
 @dataclass(frozen=True)
@@ -135,6 +146,7 @@ class CaseComparison:
     ratio: float | None = None  # new/old images/s
     checks: tuple[Check, ...] = ()
     obstacles: tuple[Obstacle, ...] = ()
+    resources: tuple[Obstacle, ...] = ()  # RESOURCE records: compared anyway, named beside the verdict
 
     def check(self, rule: Rule) -> Check | None:
         return next((check for check in self.checks if check.rule is rule), None)
@@ -337,15 +349,30 @@ def obstacles(old: Measured, new: Measured) -> tuple[Obstacle, ...]:
         found.append(Obstacle(NO_FIGURE, old=old.images_per_sec, new=new.images_per_sec))
     old_params, new_params = dict(old.params), dict(new.params)
     for name in dict.fromkeys([*old_params, *new_params]):
-        if old_params.get(name) != new_params.get(name):
+        if name != THREADS_PARAM and old_params.get(name) != new_params.get(name):
             found.append(Obstacle(SETTING, name, old_params.get(name), new_params.get(name)))
-    for fact, before, after in ((THREADS, old.cpu_threads, new.cpu_threads),
-                                (DATA_SOURCE, old.data_source, new.data_source),
+    for fact, before, after in ((DATA_SOURCE, old.data_source, new.data_source),
                                 (DEVICE, old.device_name, new.device_name),
                                 (FIXED_WORK, old.fixed_epoch_images, new.fixed_epoch_images)):
         if before is not None and after is not None and before != after:
             found.append(Obstacle(SETTING, fact, before, after))
     return tuple(found)
+
+
+def resources(old: Measured, new: Measured) -> tuple[Obstacle, ...]:
+    """The CPU each side was given, where it differs: torch's threads (else the `threads` param)."""
+    if old.cpu_threads is not None and new.cpu_threads is not None and old.cpu_threads != new.cpu_threads:
+        return (Obstacle(RESOURCE, THREADS, old.cpu_threads, new.cpu_threads),)
+    before, after = dict(old.params).get(THREADS_PARAM), dict(new.params).get(THREADS_PARAM)
+    if before != after:
+        return (Obstacle(RESOURCE, THREADS_PARAM, before, after),)
+    return ()
+
+
+def outside_each_other(old: Measured, new: Measured) -> bool:
+    """Rule 2: each side's figure outside the other's interval (both intervals known)."""
+    return not (old.interval[0] <= new.images_per_sec <= old.interval[1]
+                or new.interval[0] <= old.images_per_sec <= new.interval[1])
 
 
 def compare_case(old: Measured, new: Measured, factor: float = DEFAULT_FACTOR, alpha: float = DEFAULT_ALPHA,
@@ -354,16 +381,17 @@ def compare_case(old: Measured, new: Measured, factor: float = DEFAULT_FACTOR, a
     blocked = obstacles(old, new)
     ratio = new.images_per_sec / old.images_per_sec if old.images_per_sec and new.images_per_sec else None
     if blocked or ratio is None:  # obstacles() names a missing figure
-        return CaseComparison(old.name, machine, old, new, Verdict.NOT_COMPARABLE, ratio, obstacles=blocked)
+        return CaseComparison(old.name, machine, old, new, Verdict.NOT_COMPARABLE, ratio, obstacles=blocked,
+                              resources=resources(old, new))
     checks = (
         Check(Rule.FACTOR, ratio >= factor or ratio <= 1 / factor, ratio, factor),
-        Check(Rule.INTERVALS, not derive.overlap(old.interval, new.interval))
+        Check(Rule.INTERVALS, outside_each_other(old, new))
         if old.interval and new.interval else Check(Rule.INTERVALS, False, skipped=NO_INTERVAL),
         _rank_check(old, new, alpha, rank_test),
     )
     measurable = all(check.held is not False for check in checks)
     verdict = (Verdict.FASTER if ratio > 1 else Verdict.SLOWER) if measurable else Verdict.SAME
-    return CaseComparison(old.name, machine, old, new, verdict, ratio, checks)
+    return CaseComparison(old.name, machine, old, new, verdict, ratio, checks, resources=resources(old, new))
 
 
 def _rank_check(old: Measured, new: Measured, alpha: float, rank_test: RankTest | None) -> Check:

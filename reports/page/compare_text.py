@@ -53,6 +53,9 @@ def header(comparison: RunComparison, old_given: Sequence[str] = (), new_given: 
     """What was compared, what changed around the cases, the machines' own speed, and the rule."""
     lines = [side_line("old", comparison.old, old_given), side_line("new", comparison.new, new_given)]
     lines += [f"{change.fact} {', '.join(change.old)} {ARROW} {', '.join(change.new)}" for change in comparison.changes]
+    given = resources_line(comparison.cases)
+    if given:
+        lines.append(given)
     canary = canary_line(comparison)
     if canary:
         lines.append(canary)
@@ -75,6 +78,20 @@ def side_line(which: str, side: Side, given: Sequence[str] = ()) -> str:
     return f"{which}: {where}({machines}; {show.plural(len(files), 'file')} used: {', '.join(files)})"
 
 
+def resources_line(cases: Sequence[CaseComparison]) -> str | None:
+    """'torch threads 2 -> 1 in 6 cases: compared anyway ...'; None when every case had the same CPU."""
+    differences: dict[str, int] = {}
+    for case in cases:
+        for resource in case.resources:
+            words = obstacle_words(resource)
+            differences[words] = differences.get(words, 0) + 1
+    if not differences:
+        return None
+    listed = "; ".join(f"{words} in {show.plural(count, 'case')}" for words, count in differences.items())
+    return (f"{listed}: compared anyway (the CPU a run is given, a container's limit or OMP_NUM_THREADS, "
+            "is what a gate must catch)")
+
+
 def canary_line(comparison: RunComparison) -> str | None:
     """The machine's own speed, new against old, from the canary readings; None when neither run read it."""
     old, new = comparison.old.canary_median, comparison.new.canary_median
@@ -90,7 +107,8 @@ def canary_line(comparison: RunComparison) -> str | None:
 
 def rule_line(comparison: RunComparison) -> str:
     factor = show.number(comparison.factor)
-    return (f"rule: a change counts when new/old is beyond {factor}x either way, the 90% intervals are apart, "
+    return (f"rule: a change counts when new/old is beyond {factor}x either way, each run's figure lies outside "
+            "the other's 90% interval (what another run of that sweep reads), "
             f"and a Mann-Whitney U test over the rounds' images/s gives p < {show.number(comparison.alpha)} "
             "(where the rounds allow one)")
 
@@ -101,7 +119,7 @@ def interval_line(comparison: RunComparison) -> str | None:
     if not any(within):
         return None
     return (f"intervals of {within[0]} old and {within[1]} new cases come from one run's rounds only (no repeats): "
-            "they leave out run-to-run noise, so apart is weaker evidence; --bench-repeats 3 measures it")
+            "they leave out run-to-run noise, so outside is weaker evidence; --bench-repeats 3 measures it")
 
 
 def table(cases: Sequence[CaseComparison]) -> list[str]:
@@ -133,9 +151,11 @@ def figure(side: Measured) -> str:
 
 
 def verdict_sentence(case: CaseComparison, ratio: bool = True) -> str:
-    """'slower: 0.52x, intervals apart, p = 0.0002'; 'no measurable change: within 1.1x'; 'not comparable: ...'."""
+    """'slower: 0.52x, outside the intervals, p = 0.0002'; 'no measurable change: within 1.1x';
+    'not comparable: ...'; a difference in the CPU given follows: '...; torch threads 2 -> 1'."""
+    given = "".join(f"; {obstacle_words(resource)}" for resource in case.resources)
     if case.verdict is Verdict.NOT_COMPARABLE:
-        return f"{case.verdict.value}: {', '.join(obstacle_words(obstacle) for obstacle in case.obstacles)}"
+        return f"{case.verdict.value}: {', '.join(obstacle_words(obstacle) for obstacle in case.obstacles)}{given}"
     if case.changed:  # every rule, the ratio in place of the factor's where it is shown
         checks = [check for check in case.checks if not (ratio and check.rule is Rule.FACTOR)]
     else:  # the rules that did not hold
@@ -143,17 +163,17 @@ def verdict_sentence(case: CaseComparison, ratio: bool = True) -> str:
     clauses = [check_words(check) for check in checks]
     if ratio:
         clauses.insert(0, show.times(case.ratio))
-    return f"{case.verdict.value}: {', '.join(clauses)}"
+    return f"{case.verdict.value}: {', '.join(clauses)}{given}"
 
 
 def check_words(check: Check) -> str:
-    """One rule's outcome: 'beyond 1.1x', 'intervals apart', 'p = 0.0002', 'no rank test (2 and 2 rounds ...)'."""
+    """One rule's outcome: 'beyond 1.1x', 'outside the intervals', 'p = 0.0002', 'no rank test (2 and 2 ...)'."""
     if check.rule is Rule.FACTOR:
         return f"{'beyond' if check.held else 'within'} {show.number(check.threshold)}x"
     if check.rule is Rule.INTERVALS:
         if check.skipped == NO_INTERVAL:
             return "no interval to compare"
-        return "intervals apart" if check.held else "intervals overlap"
+        return "outside the intervals" if check.held else "inside an interval"
     if check.skipped == TOO_FEW_ROUNDS:
         old, new = check.rounds
         return f"no rank test ({old} and {new} rounds cannot reach p < {show.number(check.threshold)})"
