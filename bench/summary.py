@@ -28,8 +28,7 @@ def summary_lines(state: SweepSession, build: bool = True) -> list[str]:
     levels = state.trust_levels(entries)
     if levels:
         lines.append("trust: " + ", ".join(f"{count} {level}" for level, count in sorted(levels.items()))
-                     + ("  (invalid figures were measured while other processes used the CPU: "
-                        "measure again on a quiet machine)" if levels.get("invalid") else ""))
+                     + (f"  ({invalid_hint(entries)})" if levels.get("invalid") else ""))
     if state.preflight is not None and not state.preflight.quiet:
         lines.append(state.preflight.message)
     if state.write_error is not None:
@@ -45,6 +44,26 @@ def summary_lines(state: SweepSession, build: bool = True) -> list[str]:
         if report is not None:
             lines.append(report)
     return lines
+
+
+# What made figures invalid, in the order a user should fix it, with the fix.
+INVALID_HINTS = (
+    ("throttled", "invalid figures were throttled by the container's CPU limit: run with --bench-threads that "
+                  "fit the limit, or raise the limit"),
+    ("starved", "invalid figures got too little of their threads' CPU time: give the sweep more CPU, or fewer "
+                "--bench-threads"),
+    ("other_cpu", "invalid figures were measured while other processes used the CPU: measure again on a quiet "
+                  "machine"),
+)
+
+
+def invalid_hint(entries: list[dict]) -> str:
+    """Why the run's invalid figures are invalid, from their reasons' codes, and the fix."""
+    codes = {reason.get("code") for entry in entries
+             for reason in (entry["extra_info"].get("trust") or {}).get("reasons") or ()
+             if reason.get("level") == "invalid"}
+    hints = [hint for code, hint in INVALID_HINTS if code in codes]
+    return "; ".join(hints) or "invalid figures: see each case's trust reasons"
 
 
 def search_answer(result) -> list[str]:

@@ -172,3 +172,20 @@ def test_reasons_added_later_raise_the_level_of_a_written_verdict():
     assert drifted["level"] == "noisy"
     assert drifted["reasons"][-1]["code"] == "machine_drift"
     assert written["level"] == "ok"  # the written one is left as it was
+
+
+def test_the_trust_line_names_what_made_figures_invalid_and_the_fix():
+    from bench.summary import invalid_hint
+
+    def entry(*codes):
+        return {"extra_info": {"trust": {"level": "invalid", "reasons": [
+            {"code": code, "level": "invalid", "figure": 1.0} for code in codes]}}}
+
+    throttled = invalid_hint([entry("throttled")])
+    assert "throttled by the container's CPU limit" in throttled
+    assert "--bench-threads" in throttled
+    assert "quiet machine" not in throttled
+    assert "quiet machine" in invalid_hint([entry("other_cpu")])
+    both = invalid_hint([entry("other_cpu"), entry("throttled")])
+    assert both.index("CPU limit") < both.index("quiet machine")
+    assert invalid_hint([entry("legacy")]) == "invalid figures: see each case's trust reasons"
