@@ -133,7 +133,7 @@ def progress_line(progress: Progress) -> str:
     if progress.finished:
         return (f"search: stopped ({progress.stop.code}) after {progress.trials} trials in "
                 f"{progress.spent_seconds:.0f} s; {told}")
-    return (f"search: rung {progress.rung + 1}/{progress.rungs} ({progress.effort_seconds:g} s of rounds), "
+    return (f"search: rung {progress.rung + 1}/{progress.rungs} ({progress.effort_seconds:.2g} s of rounds), "
             f"{progress.queued} queued, {progress.in_contention} in contention; {told}; "
             f"{progress.left_seconds:.0f} s left")
 
@@ -141,7 +141,7 @@ def progress_line(progress: Progress) -> str:
 def _settings(candidate: Candidate) -> str:
     settings = candidate.as_dict()
     return (f"{settings['loader']}, batch {settings['batch_size']}, {settings['num_workers']} workers, "
-            f"{settings['threads']} threads")
+            f"{settings['threads']} thread{'' if settings['threads'] == 1 else 's'}")
 
 
 def _why_not_tried(result, candidate: Candidate) -> str:

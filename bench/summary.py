@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bench.contract import Case
+from bench.contract import Case, Converge, derive
+from bench.contract.vocab import CONVERGE
 from bench.paste import TUTORIAL_URL, settings_code
 from bench.rootdir import ROOT
 from bench.session import SweepSession
@@ -24,7 +25,7 @@ def summary_lines(state: SweepSession, build: bool = True) -> list[str]:
     lines = [f"{group:>10}: {best['images_per_sec']:>12,.0f} images/s  {best['name']}"
              for group, best in best_per_group(entries).items()]
     if state.search is not None:
-        lines += search_answer(state.search.result())
+        lines += search_answer(state.search.result(), [entry for entry in entries if entry.get("group") == CONVERGE])
     levels = state.trust_levels(entries)
     if levels:
         lines.append("trust: " + ", ".join(f"{count} {level}" for level, count in sorted(levels.items()))
@@ -66,16 +67,23 @@ def invalid_hint(entries: list[dict]) -> str:
     return "; ".join(hints) or "invalid figures: see each case's trust reasons"
 
 
-def search_answer(result) -> list[str]:
-    """The auto preset's answer: the winner against the tutorial's settings, ties, and the code to paste."""
+def search_answer(result, converges: list[dict] = ()) -> list[str]:
+    """The auto preset's answer: the fastest to the target accuracy where a trained configuration
+    reached it (`converges`: the merged converge entries), else the fastest per image; against the
+    tutorial's settings, with ties and the code to paste."""
     best = result.best
     if best is None:
         return [f"search: no answer ({result.stop.code if result.stop else 'not finished'}): no configuration "
                 "was measured usably; see the trust line"]
+    trained = target_answer(converges)
+    if trained:
+        return trained
     settings = best.candidate.as_dict()
     low, high = best.interval
     lines = [f"answer: {_settings(settings)}: {best.images_per_sec:,.0f} images/s [{low:,.0f}, {high:,.0f}]"
              + ("" if result.final else " (the search did not reach its final rung)")]
+    if converges:
+        lines.append("        no trained configuration reached the target accuracy: the fastest per image, untrained")
     reference = result.reference
     if reference is not None and reference.candidate != best.candidate:
         ratio = best.images_per_sec / reference.images_per_sec
@@ -90,9 +98,61 @@ def search_answer(result) -> list[str]:
     return lines
 
 
+def target_answer(converges: list[dict]) -> list[str]:
+    """'answer: <settings>: 50% test accuracy in 7.9 s (2 epochs, lr 0.032)', the tutorial's settings
+    and the fastest per image beside it, and the code with the learning rate; [] when none reached it.
+
+    The seeds' median seconds (`derive.time_to_target`); a configuration that missed the target
+    is never the answer. The clock and the target are the converge group's (bench/converge.py).
+    """
+    timed = [(entry, derive.time_to_target(entry["extra_info"].get(Converge.seeds) or ())) for entry in converges]
+    reached = sorted(((entry, answer) for entry, answer in timed if answer.reached),
+                     key=lambda pair: pair[1].seconds)
+    if not reached:
+        return []
+    entry, answer = reached[0]
+    info = entry["extra_info"]
+    settings = dict(entry["params"], threads=entry["params"].get("threads") or info.get(Case.cpu_threads))
+    target = f"{info[Converge.target_accuracy]:.0%} test accuracy"
+    lines = [f"answer: {_settings(settings)}: {target} in {_reach(answer, info)}"]
+    tutorial = next(((other, found) for other, found in timed if other["params"].get("loader") == "pil"
+                     and other["params"].get("batch_size") == 4 and other is not entry), None)
+    if tutorial is not None:
+        other, found = tutorial
+        lines.append("        the tutorial's settings: " + (
+            f"{_reach(found, other['extra_info'])}, {found.seconds / answer.seconds:.1f}x as long" if found.reached
+            else f"not reached in {_trained_seconds(other):.0f} s of training (best {found.best_accuracy or 0:.0%}; "
+                 "the search's budget, not the recipe, stopped it)"))
+    fastest = max(converges, key=lambda other: other["extra_info"].get(Case.images_per_sec) or 0)
+    if fastest is not entry:
+        found = derive.time_to_target(fastest["extra_info"].get(Converge.seeds) or ())
+        lines.append(f"        fastest per image: {_settings(dict(fastest['params']))}: "
+                     f"{fastest['extra_info'][Case.images_per_sec]:,.0f} images/s, "
+                     + (f"{target} in {_reach(found, fastest['extra_info'])}" if found.reached
+                        else "target not reached"))
+    lines.append(f"        to use it in the tutorial's script ({TUTORIAL_URL}):")
+    code = settings_code(settings, lr=info.get(Converge.lr), warmup_steps=info.get(Converge.warmup_steps))
+    lines += [f"            {line}" if line else "" for line in code.splitlines()]
+    return lines
+
+
+def _trained_seconds(entry: dict) -> float:
+    """The longest a seed of this converge case trained (what it got before its budget ran out)."""
+    return max((run.get("train_seconds") or 0.0 for run in entry["extra_info"].get(Converge.seeds) or ()), default=0.0)
+
+
+def _reach(answer, info: dict) -> str:
+    """'7.9 s (2 epochs, lr 0.032)'; over several seeds the median and its range."""
+    spread = (f" [{answer.seconds_low:.1f}-{answer.seconds_high:.1f} s over {answer.reached} of {answer.seeds} seeds]"
+              if answer.seeds > 1 else "")
+    epochs = f"{answer.epochs:g} epoch{'s' if answer.epochs != 1 else ''}, " if answer.epochs is not None else ""
+    return f"{answer.seconds:.1f} s{spread} ({epochs}lr {info.get(Converge.lr):g})"
+
+
 def _settings(settings: dict) -> str:
+    threads = settings["threads"]
     return (f"{settings['loader']} pipeline, batch {settings['batch_size']}, {settings['num_workers']} workers, "
-            f"{settings['threads']} threads on {settings['device']}")
+            f"{threads} thread{'' if threads == 1 else 's'} on {settings['device']}")
 
 
 def best_per_group(entries: list[dict]) -> dict[str, dict]:

@@ -106,3 +106,38 @@ def test_a_tiny_auto_sweep_writes_its_search_and_answers_with_code(tmp_path):
     not_tried = [case for case in document["cifarbench"]["cases"] if case["outcome"] == "not tried"]
     assert tried or not_tried  # every configuration is either measured or listed with the reason
     assert all(case["reason"].startswith("not tried by the search") for case in not_tried)
+
+
+def converge_entry(loader: str, batch: int, seconds: float | None, images_per_sec: float, lr: float,
+                   best: float = 0.52) -> dict:
+    """A converge case as the results file holds it: one seed, reached at `seconds` (None: missed)."""
+    seed = {"seed": 0, "reached": seconds is not None, "seconds_to_target": seconds, "epochs_to_target": 2
+            if seconds is not None else None, "best_accuracy": best, "train_seconds": seconds or 54.0}
+    return {"group": "converge", "name": f"bench_converge[{loader}-bs{batch}]",
+            "params": {"model": "tutorial", "device": "cpu", "loader": loader, "transform": "tutorial",
+                       "batch_size": batch, "num_workers": 2 if loader == "pil" else 0, "threads": 2},
+            "extra_info": {"images_per_sec": images_per_sec, "lr": lr, "warmup_steps": 50, "target_accuracy": 0.5,
+                           "cpu_threads": 2, "seeds": [seed]}}
+
+
+def test_the_answer_is_the_fastest_to_the_target_never_one_that_missed_it():
+    from bench.summary import target_answer
+
+    entries = [converge_entry("tensor", 512, 10.8, 14_400, 0.128), converge_entry("device", 128, 7.9, 11_800, 0.032),
+               converge_entry("device", 1024, None, 15_000, 0.256, best=0.31),
+               converge_entry("pil", 4, None, 900, 0.001, best=0.44)]
+    lines = target_answer(entries)
+    assert lines[0] == ("answer: device pipeline, batch 128, 0 workers, 2 threads on cpu: 50% test accuracy in "
+                        "7.9 s (2 epochs, lr 0.032)")
+    assert lines[1].startswith("        the tutorial's settings: not reached in 54 s of training (best 44%")
+    assert lines[2].startswith("        fastest per image: device pipeline, batch 1024")
+    assert lines[2].endswith("target not reached")
+    code = "\n".join(line.removeprefix(" " * 12) for line in lines[4:])
+    compile(code, "<answer>", "exec")
+    assert "lr=0.032" in code
+
+
+def test_without_a_configuration_at_the_target_the_answer_says_so_and_falls_back():
+    from bench.summary import target_answer
+
+    assert target_answer([converge_entry("pil", 4, None, 900, 0.001)]) == []
