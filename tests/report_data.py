@@ -34,6 +34,8 @@ GPU_FILE = DATA / "recorded" / "h200-lease_20261126T003056Z.json"
 GPU_LABEL = "h200-lease"
 CONVERGE_FILE = DATA / "converge" / "vm-2c-cpu_20261130T111252Z.json"
 CONVERGE_LABEL = "vm-2c-cpu"
+# The quick preset on the same VM, quiet (2026-11-30): both converge cases reached the target.
+QUICK_CONVERGE_FILE = DATA / "converge" / "vm-2c-cpu_20261130T133823Z.json"
 
 
 def real_files() -> list[Path]:
