@@ -23,6 +23,7 @@ import pytest
 from bench.contract import Reason
 from reports.analysis.analyse import analyse
 from reports.analysis.to_target import across_machines
+from reports.page import target_words as goal
 from reports.page import words as say
 from reports.page.build import build_report, build_report_data
 from reports.page.charts.base import to_svg
@@ -50,12 +51,13 @@ def test_the_fastest_to_target_wins_even_against_a_faster_configuration_per_imag
     assert [row.case.config.batch_size for row in answer.ranked] == [128, 512, 4]
     assert [row.rank for row in answer.ranked] == [1, 2, 3]
     assert answer.speedup_vs_tutorial == pytest.approx(310.0 / 25.0)
-    assert say.fastest_to_target(answer).splitlines() == [
+    assert goal.fastest_to_target(answer).splitlines() == [
         "batch 128, 0 workers, tensor", "lr 0.032 (linear rule), 50 warm-up steps"]
-    assert say.tutorial_to_target(answer) == "5.2 min [5.0\N{EN DASH}5.5 min], 3 seeds\n12x the fastest's time (rank 3)"
-    assert say.lr_plan(answer.ranked[1].case) == "lr 0.1 (linear rule, capped), 200 warm-up steps"
-    assert say.lr_plan(answer.tutorial.case) == "lr 0.001 (the tutorial's), no warm-up"
-    assert say.target(answer.target_accuracy, answer.data_source) == "30% test accuracy on the hard synthetic set"
+    assert goal.tutorial_to_target(answer) == (
+        "5.2 min [5.0\N{EN DASH}5.5 min], 3 seeds\n12x the fastest's time (rank 3)")
+    assert goal.lr_plan(answer.ranked[1].case) == "lr 0.1 (linear rule, capped), 200 warm-up steps"
+    assert goal.lr_plan(answer.tutorial.case) == "lr 0.001 (the tutorial's), no warm-up"
+    assert goal.target(answer.target_accuracy, answer.data_source) == "30% test accuracy on the hard synthetic set"
 
 
 def test_a_configuration_that_missed_the_target_is_never_ranked_ahead_of_one_that_reached_it():
@@ -67,7 +69,7 @@ def test_a_configuration_that_missed_the_target_is_never_ranked_ahead_of_one_tha
     assert [row.reached for row in answer.ranked] == [True, False]
     assert answer.ranked[-1].rank is None
     assert answer.fastest.case.config.batch_size == 128
-    assert say.tutorial_to_target(answer) == "did not reach 30% within its budget (best 27%, 0 of 2 seeds)"
+    assert goal.tutorial_to_target(answer) == "did not reach 30% within its budget (best 27%, 0 of 2 seeds)"
     assert answer.speedup_vs_tutorial is None
     table = to_target_table(analyse(rows))
     [tutorial] = cells(table, "tutorial_to_target")
@@ -81,7 +83,7 @@ def test_two_configurations_whose_intervals_overlap_share_a_rank():
     [answer] = analyse(rows).to_target
     assert [row.rank for row in answer.ranked] == [1, 1, 3]
     assert [row.case.config.batch_size for row in answer.ties] == [512]
-    lines = say.fastest_to_target(answer).splitlines()
+    lines = goal.fastest_to_target(answer).splitlines()
     assert lines[2] == "tie: batch 512, 0 workers, tensor, lr 0.1"
     # Apart: the second's seeds all slower than the first's slowest.
     apart = [converge(CPU, [24.0, 25.0]), converge(CPU, [40.0, 41.0], batch_size=512)]
@@ -122,9 +124,9 @@ def test_an_invalid_converge_case_is_not_ranked_and_the_answer_falls_back_to_epo
     assert answer.ranked == ()
     assert answer.fastest is None
     assert len(answer.invalid) == 1
-    assert say.fastest_to_target(answer) == ("not ranked: 1 converge case measured while the machine was busy or "
+    assert goal.fastest_to_target(answer) == ("not ranked: 1 converge case measured while the machine was busy or "
                                              "throttled (other processes used 92% of a core)")
-    assert say.epoch_headline("time", analysis.to_target).startswith(
+    assert goal.epoch_headline("time", analysis.to_target).startswith(
         f"No configuration reached its target on a quiet machine: {CPU} · cpu (measured while the machine was "
         "busy: not ranked), so this answers by time per 50,000-image epoch")
 
@@ -218,12 +220,12 @@ def test_the_fastest_per_image_is_said_beside_with_how_it_did_to_target():
     slower_per_image = epoch(CPU, 12_000, device="cpu", batch_size=128, num_workers=0, loader="tensor")
     trained = [converge(CPU, [24.0, 25.0]), converge(CPU, [60.0, 62.0], batch_size=512)]
     [answer] = analyse([per_image, slower_per_image, *trained]).to_target
-    assert say.fastest_per_image(answer) == ("batch 512, 0 workers, tensor: 30k [28k\N{EN DASH}32k] img/s\n"
+    assert goal.fastest_per_image(answer) == ("batch 512, 0 workers, tensor: 30k [28k\N{EN DASH}32k] img/s\n"
                                              "to target: 61 s [60\N{EN DASH}62 s] (rank 2)")
     [answer] = analyse([per_image, slower_per_image, trained[0]]).to_target
-    assert say.fastest_per_image(answer).endswith("\nnot trained to the target")
+    assert goal.fastest_per_image(answer).endswith("\nnot trained to the target")
     [answer] = analyse([slower_per_image, trained[0]]).to_target
-    assert say.fastest_per_image(answer) == "the same configuration: 12k img/s"
+    assert goal.fastest_per_image(answer) == "the same configuration: 12k img/s"
 
 
 def test_several_targets_on_one_page_each_row_says_its_own():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from reports.page import target_words as goal
 from reports.page import words as say
 from reports.reading.cases import Case
 from tests.typed_cases import CPU, epoch
@@ -19,6 +20,6 @@ def test_accuracy_after_a_short_epoch_is_explained():
 def test_the_auto_search_is_said_in_a_line():
     search = {"candidates": 12, "trials": [{}] * 20, "spent_seconds": 300.0, "budget_seconds": 600.0,
               "stop": {"code": "budget", "figure": 40.0, "threshold": 20.0}}
-    assert say.search_line(search) == ("auto search: 12 configurations, 20 trials in 5.0 min of 10.0 min; stopped: "
+    assert goal.search_line(search) == ("auto search: 12 configurations, 20 trials in 5.0 min of 10.0 min; stopped: "
                                        "its time budget ran out")
-    assert say.search_line({"candidates": 3, "stop": None}) == "auto search: 3 configurations; not finished"
+    assert goal.search_line({"candidates": 3, "stop": None}) == "auto search: 3 configurations; not finished"

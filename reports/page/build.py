@@ -22,7 +22,7 @@ from bench.contract import Machine
 from reports.analysis.analyse import analyse
 from reports.analysis.scaling import scaling_points
 from reports.page import display as show
-from reports.page import words
+from reports.page import target_words
 from reports.page.charts.convergence import accuracy_curves
 from reports.page.charts.findings import answer_chart, cost_chart, phases_chart
 from reports.page.charts.scaling import scaling_efficiency
@@ -97,9 +97,9 @@ def build_report_data(records: Sequence[Record], prices: Prices | None = None, t
         lead=lead(ours, our_machines),
         notices=notices + incomplete(our_machines),
         summaries=summaries(analysis, our_machines, _searches(records)),
-        answer_title=words.answer_title(by_target),
-        answer_lead=(words.to_target_headline(analysis.to_target) if by_target
-                     else words.epoch_headline(analysis.ranked_by, analysis.to_target, bool(analysis.answers))),
+        answer_title=target_words.answer_title(by_target),
+        answer_lead=(target_words.to_target_headline(analysis.to_target) if by_target
+                     else target_words.epoch_headline(analysis.ranked_by, analysis.to_target, bool(analysis.answers))),
         answer=to_target_table(analysis) if by_target else epochs,
         across=across_table(analysis, our_machines) if by_target else None,
         answer_notes=answer_notes(analysis),

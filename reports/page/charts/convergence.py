@@ -16,7 +16,7 @@ from matplotlib.ticker import FuncFormatter
 
 from reports.analysis.to_target import TargetAnswer, ToTarget
 from reports.page import display as show
-from reports.page import words
+from reports.page import target_words
 from reports.page.charts.base import WIDTH_IN, Chart, capped, chart_style, log_axis, small_multiples, spans_decades
 
 MAX_PANELS = 6
@@ -67,7 +67,7 @@ def accuracy_curves(answers: Sequence[TargetAnswer]) -> Chart:
             machine, device, model = answer.where
             ax.set_title(f"{machine} · {device} · {model}", fontsize=10, loc="left")
             ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: show.accuracy(value)))
-            ax.set_ylabel(f"test accuracy ({words.data_words(answer.data_source)})", fontsize=8)
+            ax.set_ylabel(f"test accuracy ({target_words.data_words(answer.data_source)})", fontsize=8)
             if spans_decades(seconds):
                 log_axis(ax.xaxis, seconds, show.duration)
             else:

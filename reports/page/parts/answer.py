@@ -21,7 +21,7 @@ from reports.analysis.analyse import Analysis
 from reports.analysis.scaling import ScalingPoint
 from reports.analysis.to_target import TargetAnswer, across_machines
 from reports.page import display as show
-from reports.page import words
+from reports.page import target_words, words
 from reports.page.columns import Cell, Table, fold, money_formats, table
 
 ANSWER_COLUMNS = ["rank", "machine", "device", "model", "trust", "configuration", "images_per_sec_interval",
@@ -71,7 +71,7 @@ def summaries(analysis: Analysis, machines: pd.DataFrame,
                                     words.trust_reasons(trust, preflight=False) if trust.level is not None else [],
                                     words.preflight(trust) if trust.level is not None else "",
                                     words.noise_line(trust),
-                                    words.search_line(searches[machine]) if machine in searches else "", parts))
+                                    target_words.search_line(searches[machine]) if machine in searches else "", parts))
     return found
 
 
@@ -190,13 +190,14 @@ def to_target_table(analysis: Analysis) -> Table | None:
         machine, device, model = answer.where
         best = answer.fastest
         trust = best.case.trust if best is not None else "invalid" if answer.invalid and not answer.ranked else None
-        question = f"to {words.target(answer.target_accuracy, answer.data_source)}\n" if several else ""
+        question = f"to {target_words.target(answer.target_accuracy, answer.data_source)}\n" if several else ""
         row = {"rank": ranks.get(id(answer)), "where": f"{machine} · {device}", "model": model,
-               "trust": trust or "not assessed", "fastest_to_target": question + words.fastest_to_target(answer),
-               "tutorial_to_target": words.tutorial_to_target(answer),
-               "fastest_per_image": words.fastest_per_image(answer)}
+               "trust": trust or "not assessed", "fastest_to_target": question + target_words.fastest_to_target(answer),
+               "tutorial_to_target": target_words.tutorial_to_target(answer),
+               "fastest_per_image": target_words.fastest_per_image(answer)}
         if best is not None:
-            row["time_to_target"] = Cell(f"{words.time_to_target(best)}\n{words.seeds(best.answer)}", best.seconds)
+            row["time_to_target"] = Cell(
+                f"{target_words.time_to_target(best)}\n{target_words.seeds(best.answer)}", best.seconds)
             row["cost_to_target"] = _cost_cell(best, analysis.currency)
             row["energy_to_target"] = (Cell(show.kilojoules(best.answer.energy_j), best.answer.energy_j)
                                        if best.answer.energy_j is not None else None)
@@ -244,10 +245,10 @@ def across_table(analysis: Analysis, machines: pd.DataFrame) -> Table | None:
         machine, device, model = row.answer.where
         best = row.best
         rows.append({"rank": ranks[id(row.answer)],
-                     "model": f"{model}, to {words.target(row.answer.target_accuracy, row.answer.data_source)}",
+                     "model": f"{model}, to {target_words.target(row.answer.target_accuracy, row.answer.data_source)}",
                      "where": f"{machine} · {device}", "hardware": hardware.get(machine, ""),
-                     "configuration": words.settings(best.case), "lr_plan": words.lr_plan(best.case),
-                     "time_to_target": Cell(f"{words.time_to_target(best)}\n{words.seeds(best.answer)}",
+                     "configuration": target_words.settings(best.case), "lr_plan": target_words.lr_plan(best.case),
+                     "time_to_target": Cell(f"{target_words.time_to_target(best)}\n{target_words.seeds(best.answer)}",
                                             best.seconds),
                      "cost_to_target": _cost_cell(best, analysis.currency),
                      "energy_to_target": (Cell(show.kilojoules(best.answer.energy_j), best.answer.energy_j)

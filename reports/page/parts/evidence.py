@@ -18,7 +18,7 @@ from bench.contract import derive
 from reports.analysis.analyse import Analysis
 from reports.analysis.scaling import ScalingPoint
 from reports.page import display as show
-from reports.page import words
+from reports.page import target_words, words
 from reports.page.columns import Cell, Table, fold, money_formats, table
 from reports.page.parts.answer import speedup_cell
 
@@ -79,9 +79,9 @@ def to_target_ranking(analysis: Analysis) -> Table | None:
             rows.append({"machine": machine, "device": device, "model": model,
                          "rank": Cell(show.rank(row.rank, shared) if row.reached else "not reached",
                                       row.rank),
-                         "configuration": words.settings(row.case), "lr_plan": words.lr_plan(row.case),
-                         "seeds": words.seeds(row.answer),
-                         "time_to_target": Cell(words.time_to_target(row), row.seconds) if row.reached else None,
+                         "configuration": target_words.settings(row.case), "lr_plan": target_words.lr_plan(row.case),
+                         "seeds": target_words.seeds(row.answer),
+                         "time_to_target": Cell(target_words.time_to_target(row), row.seconds) if row.reached else None,
                          "best_accuracy": row.answer.best_accuracy,
                          "images_per_sec_interval": Cell(show.with_interval(row.case.images_per_sec,
                                                                             row.case.interval),
@@ -89,10 +89,10 @@ def to_target_ranking(analysis: Analysis) -> Table | None:
                          "trust": row.case.trust or "not assessed"})
         for case in answer.invalid:
             rows.append({"machine": machine, "device": device, "model": model, "rank": Cell("not ranked: invalid"),
-                         "configuration": words.settings(case), "lr_plan": words.lr_plan(case),
-                         "seeds": words.seeds(case.to_target), "best_accuracy": case.to_target.best_accuracy,
+                         "configuration": target_words.settings(case), "lr_plan": target_words.lr_plan(case),
+                         "seeds": target_words.seeds(case.to_target), "best_accuracy": case.to_target.best_accuracy,
                          "trust": "invalid"})
-    targets = list(dict.fromkeys(words.target(answer.target_accuracy, answer.data_source)
+    targets = list(dict.fromkeys(target_words.target(answer.target_accuracy, answer.data_source)
                                  for answer in analysis.to_target))
     notes = [f"Target: {show.joined(targets, 'or')}. Time to target: training seconds until the epoch whose "
              "evaluation reached it (evaluations excluded), the median over the seeds that reached it, with their "

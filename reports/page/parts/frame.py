@@ -8,7 +8,7 @@ import pandas as pd
 
 from bench.contract import vocab
 from reports.page import display as show
-from reports.page import words
+from reports.page import target_words
 from reports.page.parts.result_tables import GROUP_SENTENCES, GROUP_TITLES
 from reports.reading import tidy as tidy_stage
 from reports.reading.load import Record
@@ -65,7 +65,7 @@ def facts(ours: pd.DataFrame, frame: pd.DataFrame) -> list[tuple[str, str]]:
     facts = []
     if ours.empty:
         return facts
-    data = sorted({words.data_words(str(value)) for value in ours["data_source"].dropna()})
+    data = sorted({target_words.data_words(str(value)) for value in ours["data_source"].dropna()})
     if data:
         facts.append(("Data", show.joined(data)))
     presets = sorted({str(value) for value in ours["preset"].dropna()})
