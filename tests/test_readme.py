@@ -71,7 +71,7 @@ def test_every_sweep_command_parses_and_collects(command):
 
 
 def test_the_regression_gate_command_works_as_written(tmp_path):
-    [command] = [line for line in readme_commands("python -m reports compare")]
+    [command] = block_lines("python -m reports compare")
     for folder in ("old-results", "results"):
         (tmp_path / folder).mkdir()
         shutil.copy(RECORDED / "cpu-2core-quiet_20261125T221429Z.json", tmp_path / folder)
