@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from bench.compile import COMPILE_MODES, EAGER
+from bench.contract.vocab import FULL_EPOCH_IMAGES
 from bench.data import LOADERS, TRANSFORMS
 from models import MODELS
 
@@ -333,7 +334,7 @@ def default_grid(preset: str) -> Grid:
         return Grid(
             preset=preset, devices=tuple(cuda_devices[:1]) or ("cpu",), models=("tutorial",),
             batch_sizes=(4, 32, 128, 512, 2_048, 16_384) if cuda_devices else (4, 32, 128, 512),
-            workers=worker_counts(cores, 3), loaders=LOADERS, transforms=("tutorial",), epoch_images=50_000,
+            workers=worker_counts(cores, 3), loaders=LOADERS, transforms=("tutorial",), epoch_images=FULL_EPOCH_IMAGES,
             loader_round_images=2_048, step_round_seconds=0.05, rounds=3, epoch_rounds=2, eval_images=2_048,
             epoch_round_seconds=1.0, max_cpu_batch_size=512, device_pipeline_only_from_batch_size=2_048,
             world_sizes={"cpu": (), "cuda": ()}, repeats=1, budget_seconds=DEFAULT_BUDGET_SECONDS,
@@ -345,7 +346,7 @@ def default_grid(preset: str) -> Grid:
         # plus the CPU baseline of the tutorial's settings. Sized to fit a short GPU lease.
         return Grid(
             preset=preset, devices=devices, models=("tutorial",), batch_sizes=(4, 16_384),
-            workers=(0, 2), loaders=("pil", "device"), transforms=("tutorial",), epoch_images=50_000,
+            workers=(0, 2), loaders=("pil", "device"), transforms=("tutorial",), epoch_images=FULL_EPOCH_IMAGES,
             loader_round_images=2_048, step_round_seconds=0.05, rounds=3, epoch_rounds=2,
             eval_images=2_048, epoch_round_seconds=1.0, max_cpu_batch_size=4,
             device_pipeline_only_from_batch_size=1_024, world_sizes={"cpu": (), "cuda": (1,)},
@@ -358,7 +359,7 @@ def default_grid(preset: str) -> Grid:
         return Grid(
             preset=preset, devices=devices, models=("tutorial",), batch_sizes=(4, 128),
             workers=worker_counts(cores, 2), loaders=LOADERS, transforms=("tutorial",),
-            epoch_images=50_000, loader_round_images=2_048, step_round_seconds=0.05, rounds=3,
+            epoch_images=FULL_EPOCH_IMAGES, loader_round_images=2_048, step_round_seconds=0.05, rounds=3,
             epoch_rounds=2, eval_images=2_048, pin_memory=(False,), amp=amp, epoch_round_seconds=1.0,
             world_sizes=world_sizes(cuda_devices), ddp_rank_images=1_024, repeats=2, converge_max_epochs=4,
             converge_max_seconds=200.0, converge_eval_images=5_000, seeds=1, **compiling,
@@ -367,7 +368,7 @@ def default_grid(preset: str) -> Grid:
         return Grid(
             preset=preset, devices=devices, models=("tutorial", "resnet18"),
             batch_sizes=(4, 32, 512, 4096), workers=worker_counts(cores, 3), loaders=LOADERS,
-            transforms=TRANSFORMS, epoch_images=50_000, loader_round_images=8_192,
+            transforms=TRANSFORMS, epoch_images=FULL_EPOCH_IMAGES, loader_round_images=8_192,
             step_round_seconds=0.1, rounds=5, epoch_rounds=3, pin_memory=pin_memory, amp=amp,
             channels_last=channels_last, eval_images=5_000, epoch_round_seconds=1.5,
             max_cpu_batch_size=512, world_sizes=world_sizes(cuda_devices), ddp_batch_sizes=(32, 128),
@@ -378,7 +379,7 @@ def default_grid(preset: str) -> Grid:
     return Grid(
         preset=preset, devices=devices, models=tuple(MODELS),
         batch_sizes=(4, 16, 64, 256, 1024, 4096), workers=worker_counts(cores, 5),
-        loaders=LOADERS, transforms=TRANSFORMS, epoch_images=50_000, loader_round_images=16_384,
+        loaders=LOADERS, transforms=TRANSFORMS, epoch_images=FULL_EPOCH_IMAGES, loader_round_images=16_384,
         step_round_seconds=0.2, rounds=7, epoch_rounds=3, pin_memory=pin_memory, amp=amp,
         channels_last=channels_last, world_sizes=world_sizes(cuda_devices), ddp_batch_sizes=(32, 128, 512),
         ddp_loaders=("tensor", "device"), ddp_scalings=("weak", "strong"), ddp_rank_images=16_384,

@@ -118,7 +118,9 @@ class Case:
     @property
     def epoch_seconds(self) -> float:
         """Seconds per 50,000-image epoch: as recorded, else from the images/s."""
-        return self.full_epoch_seconds if self.full_epoch_seconds is not None else 50_000 / self.images_per_sec
+        if self.full_epoch_seconds is not None:
+            return self.full_epoch_seconds
+        return vocab.FULL_EPOCH_IMAGES / self.images_per_sec
 
     @property
     def fp32_nchw(self) -> bool:
