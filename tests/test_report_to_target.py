@@ -147,6 +147,15 @@ def test_the_real_quick_run_answers_by_time_to_target_with_the_tutorials_setting
     assert cells(ranking, "trust") == ["ok", "ok"]
 
 
+def test_a_card_advises_what_to_train_with_first_and_names_the_fastest_per_image_as_such():
+    """Never 'Use' for two configurations on one card: the trained answer leads, the throughput follows."""
+    [card] = build_report_data(load_records([QUICK_CONVERGE_FILE])).summaries
+    assert card.advice[0].startswith("To train: batch 128, 0 workers, tensor, lr 0.032 (linear rule), 50 warm-up "
+                                     "steps: 50% test accuracy on the hard synthetic set in 7.6 s (1 seed).")
+    assert "Fastest per image: batch 128, 0 workers, tensor pipeline." in card.advice[0]
+    assert not any(line.startswith("Use ") for line in card.advice)
+
+
 def test_the_real_converge_file_recorded_on_a_busy_vm_is_said_not_ranked():
     data = build_report_data(load_records([CONVERGE_FILE]))
     assert data.answer is None  # no epoch was measured, and the one converge case is invalid

@@ -54,13 +54,14 @@ def summaries(analysis: Analysis, machines: pd.DataFrame,
     searches = searches or {}
     cores = {row.machine: row.cores_usable for row in machines.itertuples()} if not machines.empty else {}
     facts = {row.machine: _machine_facts(row) for row in machines.itertuples()} if not machines.empty else {}
+    trained = {answer.where: answer for answer in analysis.to_target if answer.fastest is not None}
     found = []
     for machine in _machines(analysis):
         trust = analysis.trust[machine]
         usable = cores.get(machine)
         mine = [answer for answer in analysis.answers if answer.recommendation.where[0] == machine]
-        parts = [words.advice_parts(answer.recommendation, int(usable) if show.known(usable) else None)
-                 for answer in mine]
+        parts = [_with_target(words.advice_parts(answer.recommendation, int(usable) if show.known(usable) else None),
+                              trained.get(answer.recommendation.where)) for answer in mine]
         if len(parts) > 1:  # several devices or models: say which each sentence is for
             parts = [(f"{answer.recommendation.where[2]} on {answer.recommendation.where[1]}: {lead}", rest)
                      for answer, (lead, rest) in zip(mine, parts, strict=True)]
@@ -73,6 +74,21 @@ def summaries(analysis: Analysis, machines: pd.DataFrame,
                                     words.noise_line(trust),
                                     target_words.search_line(searches[machine]) if machine in searches else "", parts))
     return found
+
+
+def _with_target(parts: tuple[str, str], trained: TargetAnswer | None) -> tuple[str, str]:
+    """The advice by time to target where a configuration was trained to it: what to train with,
+    and how soon it got there; the advice per image follows, named so ('Fastest per image: ...'),
+    so that a card never says 'Use' for two different configurations."""
+    if trained is None:
+        return parts
+    best = trained.fastest
+    lead, rest = parts
+    per_image = lead.replace("Use ", "Fastest per image: ", 1) if lead.startswith("Use ") else lead
+    train = (f"To train: {target_words.settings(best.case)}, {target_words.lr_plan(best.case)}: "
+             f"{target_words.target(trained.target_accuracy, trained.data_source)} in "
+             f"{target_words.time_to_target(best)} ({target_words.seeds(best.answer)}).")
+    return train, " ".join(part for part in (per_image, rest) if part)
 
 
 def _machines(analysis: Analysis) -> list[str]:
