@@ -281,7 +281,8 @@ def test_a_run_scaled_to_half_the_speed_is_slower_everywhere():
     """An edited copy: every round of the quiet run taken twice as long (a real 0.5x is not on file)."""
     comparison = compare_runs(records(QUIET), records(QUIET, scaled=2.0))
     assert {found.verdict for found in comparison.cases} == {Verdict.SLOWER}
-    assert case(comparison, PHASES_OFF).check(Rule.RANK_TEST).held is True  # 15 rounds each
+    rank = case(comparison, PHASES_OFF).check(Rule.RANK_TEST)  # 15 rounds each
+    assert rank.held is True if scipy_rank_test() is not None else rank.skipped == NO_SCIPY
     assert case(comparison, EPOCH).check(Rule.RANK_TEST).skipped == TOO_FEW_ROUNDS  # 2 rounds each
     assert comparison.fails("slower")
     assert comparison.fails("changed")
@@ -459,7 +460,8 @@ def test_cli_a_halved_copy_is_slower_and_fails_the_gate(tmp_path):
     assert {row[3] for row in rows} == {"0.50x"}
     assert {row[-1].split(":")[0] for row in rows} == {"slower"}
     phases = next(row for row in rows if row[0] == PHASES_OFF)
-    assert phases[-1] == "slower: beyond 1.1x, outside the intervals, p < 0.0001"
+    assert phases[-1] == ("slower: beyond 1.1x, outside the intervals, p < 0.0001" if scipy_rank_test() is not None
+                          else "slower: beyond 1.1x, outside the intervals, no rank test (no scipy)")
     assert gated.stderr.startswith("failed: 29 cases slower (--fail-on slower): ")
     assert run_reports("compare", str(QUIET), str(slow), cwd=tmp_path).returncode == 0  # no gate, no failure
 
