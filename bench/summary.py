@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 from bench.contract import Case, Converge, derive
-from bench.contract.vocab import CONVERGE
+from bench.contract.vocab import CONVERGE, TUTORIAL_SETTINGS
 from bench.paste import TUTORIAL_URL, settings_code
 from bench.rootdir import ROOT
 from bench.session import SweepSession
@@ -115,17 +115,16 @@ def target_answer(converges: list[dict]) -> list[str]:
     settings = dict(entry["params"], threads=entry["params"].get("threads") or info.get(Case.cpu_threads))
     target = f"{info[Converge.target_accuracy]:.0%} test accuracy"
     lines = [f"answer: {_settings(settings)}: {target} in {_reach(answer, info)}"]
-    tutorial = next(((other, found) for other, found in timed if other["params"].get("loader") == "pil"
-                     and other["params"].get("batch_size") == 4 and other is not entry), None)
+    tutorial = next(((other, found) for other, found in timed if other is not entry
+                     and all(other["params"].get(axis) == value for axis, value in TUTORIAL_SETTINGS.items())), None)
     if tutorial is not None:
         other, found = tutorial
         lines.append("        the tutorial's settings: " + (
             f"{_reach(found, other['extra_info'])}, {found.seconds / answer.seconds:.1f}x as long" if found.reached
             else f"not reached in {_trained_seconds(other):.0f} s of training (best {found.best_accuracy or 0:.0%}; "
                  "the search's budget, not the recipe, stopped it)"))
-    fastest = max(converges, key=lambda other: other["extra_info"].get(Case.images_per_sec) or 0)
+    fastest, found = max(timed, key=lambda pair: pair[0]["extra_info"].get(Case.images_per_sec) or 0)
     if fastest is not entry:
-        found = derive.time_to_target(fastest["extra_info"].get(Converge.seeds) or ())
         lines.append(f"        fastest per image: {_settings(dict(fastest['params']))}: "
                      f"{fastest['extra_info'][Case.images_per_sec]:,.0f} images/s, "
                      + (f"{target} in {_reach(found, fastest['extra_info'])}" if found.reached
