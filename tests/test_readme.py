@@ -112,3 +112,38 @@ def test_the_trace_command_writes_a_trace_that_loads_as_json(tmp_path):
         trace = json.load(handle)
     assert trace["traceEvents"]
     assert trace["distributedInfo"]["rank"] == 0
+
+
+def tox_command(env: str) -> str:
+    """The `commands` of tox.ini's [testenv:ENV], as tox runs them."""
+    import configparser
+
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(ROOT / "tox.ini", encoding="utf-8")
+    return config[f"testenv:{env}"]["commands"].strip()
+
+
+TOX_LINES = [line for line in readme_commands("tox -e ") if " -- " in line and "..." not in line]
+
+
+def test_the_readme_shows_tox_commands_with_arguments():
+    assert {line.split()[2] for line in TOX_LINES} == {"bench", "report"}, TOX_LINES
+
+
+@pytest.mark.parametrize("line", TOX_LINES)
+def test_every_tox_command_with_arguments_works_as_tox_runs_it(line, tmp_path):
+    """`tox -e ENV -- ARGS`: the environment's command with ARGS in {posargs}, in a child process
+    (installing the environment is what CI's own `tox` does); sweeps collected, reports built."""
+    env, posargs = line.split()[2], line.split(" -- ", 1)[1]
+    args = shlex.split(tox_command(env).replace("{posargs}", posargs))
+    if env == "bench":
+        assert args[:2] == ["pytest", "--benchmark"]
+        completed = run([sys.executable, "-m", *args, "--co", "-q", "-p", "no:cacheprovider", "--bench-no-preflight",
+                         f"--bench-results={tmp_path / 'results'}"])
+    else:
+        assert args[:3] == ["python", "-m", "reports"]
+        (tmp_path / "all-results").mkdir()
+        shutil.copy(RECORDED / "cpu-2core-quiet_20261125T221429Z.json", tmp_path / "all-results")
+        completed = run([sys.executable, *args[1:]], cwd=tmp_path)
+        assert (tmp_path / "all-results" / "report.html").stat().st_size > 10_000
+    assert completed.returncode == 0, completed.stdout[-2000:] + completed.stderr
