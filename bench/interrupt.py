@@ -9,6 +9,8 @@ results file claimed but never written to, and exits 2, as an interrupted sweep 
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import sys
 from collections.abc import Callable, Iterator
 
@@ -35,5 +37,10 @@ def before_first_case(doing: str, cleanup: Callable[[], None] | None = None,
             import pytest
 
             pytest.exit(message, returncode=INTERRUPTED_EXIT_STATUS)
+        # Before pytest has a session nothing is left to finish: exit at once, a second Ctrl-C
+        # ignored, so that no half-imported library's shutdown turns the exit into a signal's
+        # (seen once in CI: the line printed, then the process died of SIGINT, status -2).
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         print(f"\n{message}", file=sys.stderr, flush=True)
-        raise SystemExit(INTERRUPTED_EXIT_STATUS) from None
+        sys.stdout.flush()
+        os._exit(INTERRUPTED_EXIT_STATUS)
